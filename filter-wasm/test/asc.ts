@@ -1,5 +1,5 @@
 import asc from "assemblyscript/asc";
-import loader, { type ASUtil } from "@assemblyscript/loader";
+import { instantiate, type ASUtil } from "@assemblyscript/loader";
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 
@@ -26,15 +26,15 @@ export async function loadEntry<T extends Record<string, unknown>>(
     ],
     {
       readFile: undefined,
-      writeFile(name: string, contents: Uint8Array) {
-        if (name.endsWith(".wasm")) binary = contents;
+      writeFile(name: string, contents: string | Uint8Array) {
+        if (name.endsWith(".wasm") && typeof contents !== "string") binary = contents;
       },
       stderr: { write: (s: string) => { stderr.push(String(s)); return true; } } as never,
       stdout: { write: () => true } as never,
     },
   );
   if (error || !binary) throw new Error(`asc failed for ${entry}: ${error?.message ?? ""}\n${stderr.join("")}`);
-  const { exports } = await loader.instantiate<T>(binary, {
+  const { exports } = await instantiate<T>(binary, {
     env: {
       abort(msg: number, file: number, line: number, col: number) {
         const read = (p: number) => (p ? exports.__getString(p) : "");

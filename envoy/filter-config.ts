@@ -1,0 +1,33 @@
+/**
+ * The filter configuration of the local stack. Cluster names refer to the clusters that
+ * bootstrap.ts defines; the secrets are the development realm's (test/fixtures/altgate-realm.json).
+ */
+export interface DevFilterConfigOptions {
+  keycloakAuthority: string;
+  realm: string;
+}
+
+export function devFilterConfig(o: DevFilterConfigOptions): object {
+  return {
+    issuers: {
+      keycloak: {
+        cluster: "keycloak",
+        authority: o.keycloakAuthority,
+        introspection_path: `/realms/${o.realm}/protocol/openid-connect/token/introspect`,
+        client_id: "altgate-gateway",
+        client_secret: "gateway-dev-secret",
+        timeout_ms: 1500,
+      },
+    },
+    cache: { positive_ttl_s: 60, negative_ttl_s: 5, max_entries: 20000 },
+    rules: [
+      { prefix: "/healthz", public: true },
+      { prefix: "/v1/whoami", any_role: [] },
+      { prefix: "/v1/models", methods: ["GET"], any_role: ["model:read", "model:invoke"] },
+      { prefix: "/v1/models", methods: ["POST"], any_role: ["model:invoke"] },
+      { prefix: "/v1/tokens", any_role: ["token:manage"] },
+    ],
+    identity: { header_prefix: "x-altgate-", strip_authorization: true },
+    on_issuer_failure: "deny",
+  };
+}

