@@ -75,8 +75,9 @@ describe("the start command", () => {
       expect(Object.keys(s.info.pids).sort()).toEqual(["envoy", "keycloak", "postgres", "server"]);
 
       process.kill(-s.child.pid!, "SIGINT");
+      // "close", not "exit": it waits for the harness too, which holds the same output pipes.
       const exit = await new Promise<{ code: number | null; signal: string | null }>((r) =>
-        s.child.once("exit", (code, signal) => r({ code, signal })),
+        s.child.once("close", (code, signal) => r({ code, signal })),
       );
       // npm re-raises the signal its script received; the harness itself exits 0 after stopping.
       expect(exit.code === 0 || exit.signal === "SIGINT", JSON.stringify(exit)).toBe(true);
