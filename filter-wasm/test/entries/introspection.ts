@@ -1,0 +1,61 @@
+// Test entry for introspection.ts: identities out as JSON text.
+import {
+  Identity, basicAuthorization, formUrlEncode, introspectionRequestBody, parseIntrospection, parseIntrospectionBytes,
+  validateIdentity,
+} from "../../assembly/introspection";
+
+function q(s: string): string {
+  const hex = "0123456789abcdef";
+  let out = "\"";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c == 0x22) out += "\\\"";
+    else if (c == 0x5c) out += "\\\\";
+    else if (c < 0x20) out += "\\u00" + hex.charAt(c >> 4) + hex.charAt(c & 15);
+    else out += String.fromCharCode(c);
+  }
+  return out + "\"";
+}
+
+function list(a: Array<string>): string {
+  const parts = new Array<string>();
+  for (let i = 0; i < a.length; i++) parts.push(q(a[i]));
+  return "[" + parts.join(",") + "]";
+}
+
+function dump(id: Identity): string {
+  return "{\"active\":" + id.active.toString() + ",\"error\":" + q(id.error) + ",\"sub\":" + q(id.sub) +
+    ",\"username\":" + q(id.username) + ",\"clientId\":" + q(id.clientId) + ",\"azp\":" + q(id.azp) +
+    ",\"iss\":" + q(id.iss) + ",\"aud\":" + list(id.aud) + ",\"exp\":" + id.exp.toString() + ",\"nbf\":" +
+    id.nbf.toString() + ",\"iat\":" + id.iat.toString() + ",\"jti\":" + q(id.jti) + ",\"scopes\":" +
+    list(id.scopes) + ",\"roles\":" + list(id.roles) + "}";
+}
+
+export function parse(body: string, roleClient: string): string {
+  return dump(parseIntrospection(body, roleClient));
+}
+
+export function parseBytes(body: ArrayBuffer, roleClient: string): string {
+  return dump(parseIntrospectionBytes(body, roleClient));
+}
+
+/** The validation reason ("" when valid) of a parsed body. */
+export function check(body: string, roleClient: string, nowS: i64, issuer: string, audience: string): string {
+  return validateIdentity(parseIntrospection(body, roleClient), nowS, issuer, audience);
+}
+
+export function checkBytes(body: ArrayBuffer, roleClient: string, nowS: i64, issuer: string, audience: string): string {
+  return validateIdentity(parseIntrospectionBytes(body, roleClient), nowS, issuer, audience);
+}
+
+export function requestBody(token: string): string {
+  return introspectionRequestBody(token);
+}
+
+export function urlencode(s: string): string {
+  return formUrlEncode(s);
+}
+
+export function basic(clientId: string, clientSecret: string): string {
+  return basicAuthorization(clientId, clientSecret);
+}
