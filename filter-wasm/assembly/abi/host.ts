@@ -1,0 +1,222 @@
+// Thin, total wrappers over the proxy-wasm host calls the filter uses. The SDK's own helpers abort
+// the VM on any unexpected host result (and build debug strings with header values on every call);
+// here every call returns a value and the caller decides, so no host answer can kill the VM.
+import * as imports from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
+import { free } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
+
+export const OK: u32 = 0;
+export const NOT_FOUND: u32 = 1;
+export const CAS_MISMATCH: u32 = 8;
+
+export const REQUEST_HEADERS: i32 = 0;
+export const HTTP_CALL_RESPONSE_HEADERS: i32 = 6;
+
+export const BUFFER_HTTP_CALL_RESPONSE_BODY: i32 = 4;
+export const BUFFER_PLUGIN_CONFIGURATION: i32 = 7;
+
+export const LOG_TRACE: u32 = 0;
+export const LOG_DEBUG: u32 = 1;
+export const LOG_INFO: u32 = 2;
+export const LOG_WARN: u32 = 3;
+export const LOG_ERROR: u32 = 4;
+export const LOG_CRITICAL: u32 = 5;
+
+// Out-parameters for host calls that return host-allocated memory.
+const outPtr = memory.data(8);
+const outSize = memory.data(8);
+const outU32 = memory.data(4);
+const outU64 = memory.data(8);
+
+/** Takes ownership of a host-allocated region, copying it into a managed buffer. */
+function takeBuffer(): ArrayBuffer {
+  const ptr = load<usize>(outPtr);
+  const size = load<usize>(outSize);
+  const buf = new ArrayBuffer(<i32>size);
+  if (size > 0) memory.copy(changetype<usize>(buf), ptr, size);
+  if (ptr != 0) free(ptr);
+  return buf;
+}
+
+export function log(level: u32, message: string): void {
+  const buf = String.UTF8.encode(message);
+  imports.proxy_log(level, changetype<usize>(buf), buf.byteLength);
+}
+
+export function logLevel(): u32 {
+  if (imports.proxy_get_log_level(outU32) != OK) return LOG_INFO;
+  return load<u32>(outU32);
+}
+
+export function nowMs(): i64 {
+  if (imports.proxy_get_current_time_nanoseconds(outU64) != OK) return 0;
+  return <i64>(load<u64>(outU64) / 1_000_000);
+}
+
+export function getBuffer(type: i32, start: u32, length: u32): ArrayBuffer | null {
+  store<usize>(outPtr, 0);
+  store<usize>(outSize, 0);
+  if (imports.proxy_get_buffer_bytes(type, start, length, outPtr, outSize) != OK) return null;
+  return takeBuffer();
+}
+
+export function getHeader(map: i32, name: string): string | null {
+  const key = String.UTF8.encode(name);
+  store<usize>(outPtr, 0);
+  store<usize>(outSize, 0);
+  if (imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, outPtr, outSize) != OK) return null;
+  return String.UTF8.decode(takeBuffer());
+}
+
+export class HeaderPairs {
+  names: string[] = [];
+  values: string[] = [];
+}
+
+/** All pairs of a header map, repeated names kept, decoded as UTF-8 (invalid bytes replaced). */
+export function getHeaderPairs(map: i32): HeaderPairs {
+  const out = new HeaderPairs();
+  store<usize>(outPtr, 0);
+  store<usize>(outSize, 0);
+  if (imports.proxy_get_header_map_pairs(map, outPtr, outSize) != OK) return out;
+  const buf = takeBuffer();
+  const size = buf.byteLength;
+  const base = changetype<usize>(buf);
+  if (size < 4) return out;
+  const count = load<u32>(base);
+  // Layout: count, then (name length, value length) per pair, then each NUL-terminated name and value.
+  if (<u64>count * 8 + 4 > <u64>size) return out;
+  let data = base + 4 + <usize>count * 8;
+  const end = base + <usize>size;
+  for (let i: u32 = 0; i < count; i++) {
+    const nameLen = <usize>load<u32>(base + 4 + <usize>i * 8);
+    const valueLen = <usize>load<u32>(base + 8 + <usize>i * 8);
+    if (data + nameLen + 1 + valueLen + 1 > end) break;
+    out.names.push(String.UTF8.decodeUnsafe(data, nameLen));
+    data += nameLen + 1;
+    out.values.push(String.UTF8.decodeUnsafe(data, valueLen));
+    data += valueLen + 1;
+  }
+  return out;
+}
+
+export function removeHeader(map: i32, name: string): void {
+  const key = String.UTF8.encode(name);
+  imports.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength);
+}
+
+export function replaceHeader(map: i32, name: string, value: string): void {
+  const key = String.UTF8.encode(name);
+  const val = String.UTF8.encode(value);
+  imports.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength);
+}
+
+/** Serialises header pairs in the ABI's pair layout for send_local_response and http_call. */
+export function serializePairs(names: string[], values: string[]): ArrayBuffer {
+  const n = min(names.length, values.length);
+  const encodedNames = new Array<ArrayBuffer>(n);
+  const encodedValues = new Array<ArrayBuffer>(n);
+  let size = 4 + 8 * n;
+  for (let i = 0; i < n; i++) {
+    const k = String.UTF8.encode(unchecked(names[i]));
+    const v = String.UTF8.encode(unchecked(values[i]));
+    unchecked((encodedNames[i] = k));
+    unchecked((encodedValues[i] = v));
+    size += k.byteLength + 1 + v.byteLength + 1;
+  }
+  const out = new ArrayBuffer(size);
+  const base = changetype<usize>(out);
+  store<u32>(base, <u32>n);
+  let data = base + 4 + <usize>n * 8;
+  for (let i = 0; i < n; i++) {
+    const k = unchecked(encodedNames[i]);
+    const v = unchecked(encodedValues[i]);
+    store<u32>(base + 4 + <usize>i * 8, <u32>k.byteLength);
+    store<u32>(base + 8 + <usize>i * 8, <u32>v.byteLength);
+    memory.copy(data, changetype<usize>(k), k.byteLength);
+    data += <usize>k.byteLength;
+    store<u8>(data, 0);
+    data += 1;
+    memory.copy(data, changetype<usize>(v), v.byteLength);
+    data += <usize>v.byteLength;
+    store<u8>(data, 0);
+    data += 1;
+  }
+  return out;
+}
+
+export function sendLocalResponse(status: u32, details: string, body: string, names: string[], values: string[]): u32 {
+  const d = String.UTF8.encode(details);
+  const b = String.UTF8.encode(body);
+  const h = serializePairs(names, values);
+  return imports.proxy_send_local_response(
+    status, changetype<usize>(d), d.byteLength, changetype<usize>(b), b.byteLength, changetype<usize>(h), h.byteLength, -1,
+  );
+}
+
+export function continueRequest(): u32 {
+  return imports.proxy_continue_stream(0);
+}
+
+export class HttpCallResult {
+  constructor(readonly status: u32, readonly token: u32) {}
+}
+
+export function httpCall(cluster: string, names: string[], values: string[], body: string, timeoutMs: u32): HttpCallResult {
+  const c = String.UTF8.encode(cluster);
+  const h = serializePairs(names, values);
+  const b = String.UTF8.encode(body);
+  const t = serializePairs([], []);
+  store<u32>(outU32, 0);
+  const status = imports.proxy_http_call(
+    changetype<usize>(c), c.byteLength, changetype<usize>(h), h.byteLength, changetype<usize>(b), b.byteLength,
+    changetype<usize>(t), t.byteLength, timeoutMs, outU32,
+  );
+  return new HttpCallResult(status, load<u32>(outU32));
+}
+
+export function setEffectiveContext(contextId: u32): u32 {
+  return imports.proxy_set_effective_context(contextId);
+}
+
+export class SharedValue {
+  constructor(readonly status: u32, readonly value: ArrayBuffer | null, readonly cas: u32) {}
+}
+
+export function getShared(key: string): SharedValue {
+  const k = String.UTF8.encode(key);
+  store<usize>(outPtr, 0);
+  store<usize>(outSize, 0);
+  store<u32>(outU32, 0);
+  const status = imports.proxy_get_shared_data(changetype<usize>(k), k.byteLength, outPtr, outSize, outU32);
+  if (status != OK) return new SharedValue(status, null, 0);
+  const cas = load<u32>(outU32);
+  return new SharedValue(status, takeBuffer(), cas);
+}
+
+export function setShared(key: string, value: ArrayBuffer, cas: u32): u32 {
+  const k = String.UTF8.encode(key);
+  return imports.proxy_set_shared_data(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength, cas);
+}
+
+export function setTickPeriod(ms: u32): void {
+  imports.proxy_set_tick_period_milliseconds(ms);
+}
+
+export const METRIC_COUNTER: i32 = 0;
+export const METRIC_GAUGE: i32 = 1;
+
+/** Defines a metric; 0 (never a valid id in Envoy, which starts ids elsewhere) marks a failure. */
+export function defineMetric(type: i32, name: string): u32 {
+  const n = String.UTF8.encode(name);
+  store<u32>(outU32, 0);
+  if (imports.proxy_define_metric(type, changetype<usize>(n), n.byteLength, outU32) != OK) return 0;
+  return load<u32>(outU32);
+}
+
+export function incrementMetric(id: u32, by: i64): void {
+  if (id != 0) imports.proxy_increment_metric(id, by);
+}
+
+export function recordMetric(id: u32, value: u64): void {
+  if (id != 0) imports.proxy_record_metric(id, value);
+}

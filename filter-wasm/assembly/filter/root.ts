@@ -1,0 +1,209 @@
+// The filter's root context: configuration, the shared cache, outgoing introspection calls and
+// the requests waiting on them. One per worker VM; the cache it uses is shared by all of them.
+import { RootContext, Context } from "@gcoredev/proxy-wasm-sdk-as/assembly";
+import { Config, parseConfigBytes } from "../config";
+import { HmacSha256 } from "../hmac";
+import { IdentityHeaderNames, serializeIdentity, Identity } from "../identity";
+import { parseIntrospectionBytes, validateIdentity } from "../introspection";
+import { EntryKind, LookupKind, negativeExpiry, positiveExpiry } from "../cache";
+import {
+  getBuffer, getHeader, httpCall, log, nowMs, setEffectiveContext, setTickPeriod,
+  BUFFER_HTTP_CALL_RESPONSE_BODY, BUFFER_PLUGIN_CONFIGURATION, HTTP_CALL_RESPONSE_HEADERS,
+  LOG_CRITICAL, LOG_DEBUG, LOG_WARN, OK,
+} from "../abi/host";
+import { SharedCache } from "./shared-cache";
+import { Issuers, Issuer } from "./issuer";
+import { Metrics } from "./metrics";
+import { AltgateStream, Verdict } from "./stream";
+
+/** How often requests waiting on another worker's introspection re-read the shared cache. */
+const WAIT_POLL_MS: u32 = 5;
+
+class InFlight {
+  waiters: AltgateStream[] = [];
+  constructor(readonly hash: Uint8Array, readonly hashHex: string, readonly tokenKind: string) {}
+}
+
+/** Requests that wait for another worker's call, by token hash. */
+class RemoteWait {
+  waiters: AltgateStream[] = [];
+  constructor(readonly hash: Uint8Array) {}
+}
+
+export class AltgateRoot extends RootContext {
+  config: Config = new Config();
+  issuers: Issuers = new Issuers();
+  cache: SharedCache = new SharedCache(1, 0);
+  headerNames: IdentityHeaderNames = new IdentityHeaderNames("x-altgate-");
+  hmac: HmacSha256 | null = null;
+  metrics: Metrics = new Metrics();
+  configured: bool = false;
+
+  /** Calls this worker has in flight, by the token the host gave the call. */
+  private calls: Map<u32, InFlight> = new Map();
+  /** The same calls by token hash, so local requests with the same token join instead of calling. */
+  private callsByHash: Map<string, InFlight> = new Map();
+  private remoteWaits: Map<string, RemoteWait> = new Map();
+
+  onConfigure(configuration_size: u32): bool {
+    const raw = getBuffer(BUFFER_PLUGIN_CONFIGURATION, 0, configuration_size);
+    const parsed = parseConfigBytes(raw === null ? new ArrayBuffer(0) : raw);
+    const config = parsed.config;
+    if (!parsed.ok || config === null) {
+      // Returning false makes Envoy refuse the plugin: no request is ever served unauthenticated.
+      log(LOG_CRITICAL, "altgate: invalid configuration: " + parsed.error);
+      return false;
+    }
+    this.config = config;
+    this.issuers = Issuers.from(config);
+    this.metrics = Metrics.define();
+    this.cache = new SharedCache(config.cache.maxEntries, this.metrics.cacheEvictions);
+    this.cache.init();
+    this.headerNames = new IdentityHeaderNames(config.identity.headerPrefix);
+    this.hmac = config.identity.hmacKey.length > 0 ? new HmacSha256(Uint8Array.wrap(String.UTF8.encode(config.identity.hmacKey))) : null;
+    this.configured = true;
+    return true;
+  }
+
+  createContext(context_id: u32): Context {
+    return new AltgateStream(context_id, this);
+  }
+
+  /**
+   * Starts (or joins) the introspection of `token` for `stream`. Returns a verdict at once when
+   * the request cannot wait (issuer unknown or unreachable); null when the stream must pause.
+   */
+  introspect(stream: AltgateStream, token: string, hash: Uint8Array, hashHex: string): Verdict | null {
+    // AssemblyScript's Map.get aborts on a missing key: always has() first.
+    if (this.callsByHash.has(hashHex)) {
+      this.callsByHash.get(hashHex).waiters.push(stream);
+      this.metrics.inc(this.metrics.coalesced);
+      return null;
+    }
+    const issuer = this.issuers.forToken(token);
+    if (issuer === null) return Verdict.invalid("no issuer is configured for this kind of token");
+    const now = nowMs();
+    const claim = this.cache.claim(hash, now, now + <i64>issuer.timeoutMs + 1000);
+    if (!claim.claimed) {
+      if (claim.current.kind == LookupKind.Pending) {
+        this.waitForOtherWorker(stream, hash, hashHex);
+        this.metrics.inc(this.metrics.coalesced);
+        return null;
+      }
+      return this.verdictFromCache(claim.current.kind, claim.current.payload);
+    }
+    return this.dispatch(stream, issuer, token, hash, hashHex);
+  }
+
+  private dispatch(stream: AltgateStream, issuer: Issuer, token: string, hash: Uint8Array, hashHex: string): Verdict | null {
+    this.metrics.inc(this.metrics.introspectionCalls);
+    const call = httpCall(issuer.cluster, issuer.requestHeaderNames(), issuer.requestHeaderValues(), issuer.requestBody(token), issuer.timeoutMs);
+    if (call.status != OK) {
+      this.metrics.inc(this.metrics.introspectionFailures);
+      this.cache.release(hash, nowMs());
+      log(LOG_WARN, "altgate: cannot call issuer cluster " + issuer.cluster + " (host status " + call.status.toString() + ")");
+      return Verdict.unavailable("the token issuer cannot be reached");
+    }
+    const inFlight = new InFlight(hash, hashHex, issuer.tokenKind);
+    inFlight.waiters.push(stream);
+    this.calls.set(call.token, inFlight);
+    this.callsByHash.set(hashHex, inFlight);
+    return null;
+  }
+
+  onHttpCallResponse(token: u32, headers: u32, body_size: u32, _trailers: u32): void {
+    if (!this.calls.has(token)) return;
+    const inFlight = this.calls.get(token);
+    this.calls.delete(token);
+    this.callsByHash.delete(inFlight.hashHex);
+    const verdict = this.judgeResponse(inFlight, headers, body_size);
+    this.wake(inFlight.waiters, verdict);
+  }
+
+  /** Turns the issuer's answer into a verdict and records it in the shared cache. */
+  private judgeResponse(inFlight: InFlight, headerCount: u32, bodySize: u32): Verdict {
+    const now = nowMs();
+    // Envoy reports a failed or timed-out call as a response without headers.
+    const status = headerCount == 0 ? "" : getHeader(HTTP_CALL_RESPONSE_HEADERS, ":status");
+    if (status === null || status != "200") {
+      this.metrics.inc(this.metrics.introspectionFailures);
+      this.cache.release(inFlight.hash, now);
+      const what = status === null || status.length == 0 ? "no response (timeout or connection failure)" : "status " + status;
+      log(LOG_WARN, "altgate: introspection failed: " + what);
+      return Verdict.unavailable("the token issuer did not answer");
+    }
+    const body = getBuffer(BUFFER_HTTP_CALL_RESPONSE_BODY, 0, bodySize);
+    const issuer = inFlight.tokenKind == "api-token" ? this.issuers.apiTokens : this.issuers.keycloak;
+    const audience = issuer === null ? "" : issuer.audience;
+    const result = parseIntrospectionBytes(body === null ? new ArrayBuffer(0) : body, audience);
+    const why = validateIdentity(result, now / 1000, issuer === null ? "" : issuer.expectedIssuer, audience);
+    if (why.length > 0) {
+      this.cache.store(inFlight.hash, EntryKind.Negative, negativeExpiry(now, this.config.cache.negativeTtlS), new Uint8Array(0), now);
+      log(LOG_DEBUG, "altgate: token refused by introspection: " + why);
+      return Verdict.invalid(why);
+    }
+    const identity = new Identity();
+    identity.subject = result.sub;
+    identity.username = result.username;
+    identity.client = result.clientId;
+    identity.roles = result.roles;
+    identity.scopes = result.scopes;
+    identity.tokenKind = inFlight.tokenKind;
+    identity.tokenId = result.jti;
+    const payload = serializeIdentity(identity);
+    if (payload !== null) {
+      this.cache.store(inFlight.hash, EntryKind.Positive, positiveExpiry(now, result.exp, this.config.cache.positiveTtlS), payload, now);
+    } else {
+      this.cache.release(inFlight.hash, now);
+    }
+    return Verdict.active(identity);
+  }
+
+  verdictFromCache(kind: LookupKind, payload: Uint8Array): Verdict {
+    if (kind == LookupKind.Negative) return Verdict.invalid("the token is not active");
+    return Verdict.fromPayload(payload);
+  }
+
+  private waitForOtherWorker(stream: AltgateStream, hash: Uint8Array, hashHex: string): void {
+    if (!this.remoteWaits.has(hashHex)) this.remoteWaits.set(hashHex, new RemoteWait(hash));
+    this.remoteWaits.get(hashHex).waiters.push(stream);
+    setTickPeriod(WAIT_POLL_MS);
+  }
+
+  onTick(): void {
+    const keys = this.remoteWaits.keys();
+    const now = nowMs();
+    for (let i = 0; i < keys.length; i++) {
+      const hashHex = unchecked(keys[i]);
+      const wait = this.remoteWaits.get(hashHex);
+      const current = this.cache.lookup(wait.hash, now);
+      if (current.kind == LookupKind.Pending) continue;
+      this.remoteWaits.delete(hashHex);
+      if (current.kind == LookupKind.Miss) {
+        // The other worker gave up (failure or deadline): the first waiter calls, the rest join it.
+        this.retakeOver(wait);
+        continue;
+      }
+      this.wake(wait.waiters, this.verdictFromCache(current.kind, current.payload));
+    }
+    if (this.remoteWaits.size == 0) setTickPeriod(0);
+  }
+
+  private retakeOver(wait: RemoteWait): void {
+    const waiters = wait.waiters;
+    for (let i = 0; i < waiters.length; i++) {
+      const s = unchecked(waiters[i]);
+      if (setEffectiveContext(s.context_id) != OK) continue;
+      s.retry();
+    }
+  }
+
+  private wake(waiters: AltgateStream[], verdict: Verdict): void {
+    for (let i = 0; i < waiters.length; i++) {
+      const s = unchecked(waiters[i]);
+      // A request whose client went away has no context left to resume.
+      if (setEffectiveContext(s.context_id) != OK) continue;
+      s.resume(verdict);
+    }
+  }
+}

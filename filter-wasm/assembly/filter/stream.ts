@@ -1,0 +1,157 @@
+// One request through the filter: strip identity headers, match the route, extract the bearer
+// token, consult the shared cache or the issuer, authorize, and hand a trusted identity upstream.
+import { Context, FilterHeadersStatusValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
+import { extractBearer, BearerKind } from "../bearer";
+import { matchRoute, authorize, Decision, DecisionKind } from "../rules";
+import { sha256String } from "../sha256";
+import { toHex } from "../hex";
+import { deserializeIdentity, identityHeaders, isIdentityHeader, Identity } from "../identity";
+import { LookupKind } from "../cache";
+import {
+  continueRequest, getHeader, getHeaderPairs, nowMs, removeHeader, replaceHeader, sendLocalResponse, REQUEST_HEADERS,
+} from "../abi/host";
+import { trackStream } from "../abi/exports";
+import {
+  Denial, badPath, challenge, denialBody, forbidden, invalidToken, issuerUnavailable, malformedAuthorization,
+  missingToken, noRule, RETRY_AFTER_S,
+} from "./denial";
+import { AltgateRoot } from "./root";
+
+export enum VerdictKind {
+  Active,
+  Invalid,
+  Unavailable,
+}
+
+/** What authentication concluded about a token. */
+export class Verdict {
+  constructor(readonly kind: VerdictKind, readonly identity: Identity | null, readonly reason: string) {}
+
+  static active(identity: Identity): Verdict {
+    return new Verdict(VerdictKind.Active, identity, "");
+  }
+
+  static invalid(reason: string): Verdict {
+    return new Verdict(VerdictKind.Invalid, null, reason);
+  }
+
+  static unavailable(reason: string): Verdict {
+    return new Verdict(VerdictKind.Unavailable, null, reason);
+  }
+
+  static fromPayload(payload: Uint8Array): Verdict {
+    const identity = deserializeIdentity(payload);
+    return identity === null ? Verdict.invalid("the cached identity is unreadable") : Verdict.active(identity);
+  }
+}
+
+const STOP = FilterHeadersStatusValues.StopIteration;
+const CONTINUE = FilterHeadersStatusValues.Continue;
+
+export class AltgateStream extends Context {
+  private route: Decision = new Decision(DecisionKind.NoRuleMatched, -1, "");
+  // Held only while the request waits for an introspection result; never logged or cached.
+  private token: string = "";
+  private hash: Uint8Array = new Uint8Array(0);
+  private hashHex: string = "";
+
+  constructor(context_id: u32, readonly root: AltgateRoot) {
+    super(context_id, root);
+    trackStream(context_id);
+  }
+
+  onRequestHeaders(_headers: u32, _end_of_stream: bool): FilterHeadersStatusValues {
+    const root = this.root;
+    const prefix = root.config.identity.headerPrefix;
+    const pairs = getHeaderPairs(REQUEST_HEADERS);
+    const authorization = new Array<string>(0);
+    for (let i = 0; i < pairs.names.length; i++) {
+      const name = unchecked(pairs.names[i]);
+      // Whatever the client claims about its identity is removed before anything else, on every route.
+      if (isIdentityHeader(name, prefix)) removeHeader(REQUEST_HEADERS, name);
+      else if (name.toLowerCase() == "authorization") authorization.push(unchecked(pairs.values[i]));
+    }
+
+    const method = getHeader(REQUEST_HEADERS, ":method");
+    const path = getHeader(REQUEST_HEADERS, ":path");
+    this.route = matchRoute(root.config.rules, method === null ? "" : method, path === null ? "" : path);
+    if (this.route.kind == DecisionKind.BadPath) return this.deny(badPath(this.route.reason));
+    if (this.route.kind == DecisionKind.Public) {
+      root.metrics.inc(root.metrics.publicRoutes);
+      return CONTINUE;
+    }
+
+    const bearer = extractBearer(authorization);
+    if (bearer.kind == BearerKind.Missing) return this.deny(missingToken());
+    if (bearer.kind == BearerKind.Malformed) return this.deny(malformedAuthorization(bearer.reason));
+    this.token = bearer.token;
+    this.hash = sha256String(bearer.token);
+    this.hashHex = toHex(this.hash);
+    return this.authenticate();
+  }
+
+  /** Cache first; on a miss the root introspects (or joins a call in flight) and we pause. */
+  private authenticate(): FilterHeadersStatusValues {
+    const root = this.root;
+    const cached = root.cache.lookup(this.hash, nowMs());
+    if (cached.kind == LookupKind.Positive || cached.kind == LookupKind.Negative) {
+      root.metrics.inc(root.metrics.cacheHits);
+      return this.finish(root.verdictFromCache(cached.kind, cached.payload));
+    }
+    root.metrics.inc(root.metrics.cacheMisses);
+    const verdict = root.introspect(this, this.token, this.hash, this.hashHex);
+    if (verdict !== null) return this.finish(verdict);
+    return STOP;
+  }
+
+  /** Called by the root, with this stream as the effective context, once a verdict is known. */
+  resume(verdict: Verdict): void {
+    if (this.finish(verdict) == CONTINUE) continueRequest();
+  }
+
+  /** Called by the root when the worker this request waited on gave up: start over from the cache. */
+  retry(): void {
+    if (this.authenticate() == CONTINUE) continueRequest();
+  }
+
+  private finish(verdict: Verdict): FilterHeadersStatusValues {
+    this.token = "";
+    if (verdict.kind == VerdictKind.Unavailable) return this.deny(issuerUnavailable(verdict.reason));
+    const identity = verdict.identity;
+    if (verdict.kind != VerdictKind.Active || identity === null) return this.deny(invalidToken(verdict.reason));
+    const root = this.root;
+    if (this.route.kind == DecisionKind.NoRuleMatched) {
+      if (!root.config.defaultAllow) return this.deny(noRule());
+    } else {
+      const decision = authorize(root.config.rules, this.route, identity.roles, identity.scopes);
+      if (decision.kind != DecisionKind.Allowed) return this.deny(forbidden(decision.reason));
+    }
+    const asserted = identityHeaders(identity, root.headerNames, root.hmac, nowMs() / 1000);
+    if (asserted.error.length > 0) return this.deny(invalidToken(asserted.error));
+    for (let i = 0; i < asserted.headers.length; i++) {
+      const h = unchecked(asserted.headers[i]);
+      replaceHeader(REQUEST_HEADERS, h.name, h.value);
+    }
+    if (root.config.identity.stripAuthorization) removeHeader(REQUEST_HEADERS, "authorization");
+    root.metrics.inc(root.metrics.allowed);
+    return CONTINUE;
+  }
+
+  private deny(d: Denial): FilterHeadersStatusValues {
+    this.token = "";
+    this.root.metrics.deny(d.reason);
+    const requestId = getHeader(REQUEST_HEADERS, "x-request-id");
+    const names = ["content-type", "cache-control"];
+    const values = ["application/json", "no-store"];
+    if (d.status == 401 || d.status == 403) {
+      names.push("www-authenticate");
+      values.push(challenge(d));
+    }
+    if (d.status == 503) {
+      names.push("retry-after");
+      values.push(RETRY_AFTER_S);
+    }
+    sendLocalResponse(d.status, "altgate_" + d.reason, denialBody(d, requestId === null ? "" : requestId), names, values);
+    return STOP;
+  }
+}
