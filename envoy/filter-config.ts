@@ -5,9 +5,11 @@
 export interface DevFilterConfigOptions {
   keycloakAuthority: string;
   realm: string;
+  /** The realm's issuer URL, which every introspected token must carry. */
+  issuer: string;
 }
 
-export function devFilterConfig(o: DevFilterConfigOptions): object {
+export function devFilterConfig(o: DevFilterConfigOptions): Record<string, unknown> {
   return {
     issuers: {
       keycloak: {
@@ -17,12 +19,18 @@ export function devFilterConfig(o: DevFilterConfigOptions): object {
         client_id: "altgate-gateway",
         client_secret: "gateway-dev-secret",
         timeout_ms: 1500,
+        issuer: o.issuer,
+        // Keycloak only introspects tokens whose audience includes the gateway client; the realm's
+        // clients add it with an audience mapper, and the filter insists on it too.
+        audience: "altgate-gateway",
       },
     },
     cache: { positive_ttl_s: 60, negative_ttl_s: 5, max_entries: 20000 },
     rules: [
       { prefix: "/healthz", public: true },
-      { prefix: "/v1/whoami", any_role: [] },
+      { prefix: "/v1/public", methods: ["GET"], public: true },
+      // Any authenticated caller may ask who it is.
+      { prefix: "/v1/whoami" },
       { prefix: "/v1/models", methods: ["GET"], any_role: ["model:read", "model:invoke"] },
       { prefix: "/v1/models", methods: ["POST"], any_role: ["model:invoke"] },
       { prefix: "/v1/tokens", any_role: ["token:manage"] },

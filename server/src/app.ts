@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { requestId } from "hono/request-id";
 import { identityFromHeaders, IDENTITY_PREFIX } from "./identity.ts";
 
@@ -30,14 +30,17 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   // Echoes what the gateway asserted about the caller: the quickest way to see whether a token
-  // works and which roles it carries. Header names only, never the Authorization header.
-  app.get("/v1/whoami", (c) => {
+  // works and which roles it carries. The public twin shows that a forged identity header sent
+  // to a route without authentication never arrives. Identity headers only, never Authorization.
+  const whoami = (c: Context) => {
     const identity = identityFromHeaders((n) => c.req.header(n));
     const asserted = Object.fromEntries(
       Object.entries(c.req.header()).filter(([name]) => name.startsWith(IDENTITY_PREFIX)),
     );
-    return c.json({ identity: identity ?? null, headers: asserted });
-  });
+    return c.json({ identity: identity ?? null, headers: asserted, authorization_forwarded: c.req.header("authorization") !== undefined });
+  };
+  app.get("/v1/whoami", whoami);
+  app.get("/v1/public/whoami", whoami);
 
   return app;
 }

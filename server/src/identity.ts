@@ -1,4 +1,7 @@
-/** The identity the altgate filter asserts in trusted headers (see ARCHITECTURE.md, "Identity headers"). */
+/**
+ * The identity the altgate filter asserts in trusted headers. Encoding and signature are specified
+ * in filter-wasm/IDENTITY-SIGNATURE.md: each value (and list element) is percent-encoded.
+ */
 export interface Identity {
   subject: string;
   username: string;
@@ -11,20 +14,32 @@ export interface Identity {
 
 export const IDENTITY_PREFIX = "x-altgate-";
 
-const list = (v: string | undefined) => (v ? v.split(",").map((s) => s.trim()).filter(Boolean) : []);
+function decode(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
 
-/** Reads the identity headers; undefined when the filter asserted no subject. */
+/** Reads the identity headers; undefined when no subject is asserted or a value is not decodable. */
 export function identityFromHeaders(get: (name: string) => string | undefined): Identity | undefined {
-  const h = (n: string) => get(`${IDENTITY_PREFIX}${n}`);
-  const subject = h("subject");
+  const raw = (n: string) => get(`${IDENTITY_PREFIX}${n}`) ?? "";
+  const list = (n: string) => (raw(n) === "" ? [] : raw(n).split(",").map(decode));
+  const subject = decode(raw("subject"));
   if (!subject) return undefined;
+  const scalars = ["username", "client", "token-kind", "token-id"].map((n) => decode(raw(n)));
+  const roles = list("roles");
+  const scopes = list("scopes");
+  if (scalars.includes(undefined) || roles.includes(undefined) || scopes.includes(undefined)) return undefined;
+  const [username, client, tokenKind, tokenId] = scalars as string[];
   return {
     subject,
-    username: h("username") ?? "",
-    client: h("client") ?? "",
-    roles: list(h("roles")),
-    scopes: list(h("scopes")),
-    tokenKind: h("token-kind") ?? "",
-    tokenId: h("token-id") ?? "",
+    username: username!,
+    client: client!,
+    roles: roles as string[],
+    scopes: scopes as string[],
+    tokenKind: tokenKind!,
+    tokenId: tokenId!,
   };
 }

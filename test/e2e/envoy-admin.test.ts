@@ -1,17 +1,9 @@
 import { describe, it, expect, inject } from "vitest";
 import { clientCredentials } from "./keycloak.ts";
+import { stats as envoyStats } from "./envoy-stats.ts";
 
 const stack = inject("stack");
-
-async function stats(filter: string): Promise<Map<string, number>> {
-  const res = await fetch(`${stack.envoyAdminUrl}/stats?filter=${encodeURIComponent(filter)}`);
-  const out = new Map<string, number>();
-  for (const line of (await res.text()).split("\n")) {
-    const m = /^(\S+): (\d+)$/.exec(line.trim());
-    if (m) out.set(m[1]!, Number(m[2]));
-  }
-  return out;
-}
+const stats = (filter: string) => envoyStats(stack.envoyAdminUrl, filter);
 
 describe("Envoy's admin endpoint", () => {
   it("shows the altgate Wasm filter loaded in the V8 runtime", async () => {

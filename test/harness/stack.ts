@@ -15,10 +15,13 @@ export interface StackOptions {
   runDir?: string;
   /** Keep the database between runs (the start command); tests use a fresh one. */
   persistentDatabase?: boolean;
+  /** Adjusts the development filter configuration, e.g. a short cache TTL for expiry tests. */
+  filterConfig?: (defaults: Record<string, unknown>) => object;
 }
 
 export interface Stack {
   runDir: string;
+  tools: { envoy: string; keycloak: string };
   envoy: Envoy;
   keycloak: Keycloak;
   server: Server;
@@ -74,7 +77,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       serverPort: server.port,
       keycloakPort: keycloak.port,
       wasmPath,
-      filterConfig: devFilterConfig({ keycloakAuthority: `127.0.0.1:${keycloak.port}`, realm: REALM }),
+      filterConfig: (opts.filterConfig ?? ((d) => d))(
+        devFilterConfig({ keycloakAuthority: `127.0.0.1:${keycloak.port}`, realm: REALM, issuer: keycloak.issuer }),
+      ),
     });
     parts.envoy = envoy;
     const postgres = parts.postgres!;
@@ -100,7 +105,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
       logs: logDir,
     };
-    return { runDir, envoy, keycloak, server, postgres, info, stop: stopAll };
+    return { runDir, tools, envoy, keycloak, server, postgres, info, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -37,6 +37,17 @@ function takeBuffer(): ArrayBuffer {
   return buf;
 }
 
+/**
+ * Header bytes as Latin-1, one character per byte: lossless, so a token, path or id containing
+ * bytes that are not valid UTF-8 is judged on exactly what arrived (a lenient UTF-8 decoder can
+ * drop or rewrite such bytes into characters the grammar would have accepted).
+ */
+function latin1(ptr: usize, len: usize): string {
+  const out = changetype<usize>(__new(len << 1, idof<String>()));
+  for (let i: usize = 0; i < len; i++) store<u16>(out + (i << 1), load<u8>(ptr + i));
+  return changetype<string>(out);
+}
+
 export function log(level: u32, message: string): void {
   const buf = String.UTF8.encode(message);
   imports.proxy_log(level, changetype<usize>(buf), buf.byteLength);
@@ -64,7 +75,8 @@ export function getHeader(map: i32, name: string): string | null {
   store<usize>(outPtr, 0);
   store<usize>(outSize, 0);
   if (imports.proxy_get_header_map_value(map, changetype<usize>(key), key.byteLength, outPtr, outSize) != OK) return null;
-  return String.UTF8.decode(takeBuffer());
+  const buf = takeBuffer();
+  return latin1(changetype<usize>(buf), <usize>buf.byteLength);
 }
 
 export class HeaderPairs {
@@ -72,7 +84,7 @@ export class HeaderPairs {
   values: string[] = [];
 }
 
-/** All pairs of a header map, repeated names kept, decoded as UTF-8 (invalid bytes replaced). */
+/** All pairs of a header map, repeated names kept, decoded as Latin-1. */
 export function getHeaderPairs(map: i32): HeaderPairs {
   const out = new HeaderPairs();
   store<usize>(outPtr, 0);
@@ -91,9 +103,9 @@ export function getHeaderPairs(map: i32): HeaderPairs {
     const nameLen = <usize>load<u32>(base + 4 + <usize>i * 8);
     const valueLen = <usize>load<u32>(base + 8 + <usize>i * 8);
     if (data + nameLen + 1 + valueLen + 1 > end) break;
-    out.names.push(String.UTF8.decodeUnsafe(data, nameLen));
+    out.names.push(latin1(data, nameLen));
     data += nameLen + 1;
-    out.values.push(String.UTF8.decodeUnsafe(data, valueLen));
+    out.values.push(latin1(data, valueLen));
     data += valueLen + 1;
   }
   return out;

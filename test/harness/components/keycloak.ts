@@ -38,9 +38,15 @@ function prepareHome(installed: string, runDir: string): string {
   return home;
 }
 
-export async function startKeycloak(installed: string, runDir: string): Promise<Keycloak> {
+/** `ports` restarts Keycloak where a running Envoy expects it, e.g. after an outage test stopped it. */
+export async function startKeycloak(
+  installed: string,
+  runDir: string,
+  ports?: { port: number; managementPort: number },
+): Promise<Keycloak> {
   const home = prepareHome(installed, runDir);
-  const [port, managementPort] = [await freePort(), await freePort()];
+  const port = ports?.port ?? (await freePort());
+  const managementPort = ports?.managementPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const adminUser = "admin";
   const adminPassword = "admin-dev-password";
