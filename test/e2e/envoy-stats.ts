@@ -18,3 +18,11 @@ export async function counter(adminUrl: string, name: string): Promise<number> {
 export function introspectionCalls(adminUrl: string): Promise<number> {
   return counter(adminUrl, "cluster.keycloak.upstream_rq_total");
 }
+
+/** One of the filter's own counters (Envoy shows proxy-wasm metrics with a prefix of its own). */
+export async function filterCounter(adminUrl: string, name: string): Promise<number> {
+  const all = await stats(adminUrl, `${name.replace(/\./g, "\\.")}$`);
+  const key = [...all.keys()].find((k) => k.endsWith(name));
+  if (!key) throw new Error(`Envoy shows no metric ending in ${name}`);
+  return all.get(key)!;
+}
