@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["filter-wasm/test/**/*.test.ts", "server/test/**/*.test.ts", "test/unit/**/*.test.ts"],
+          include: ["filter-wasm/test/**/*.test.ts", "server/test/**/*.test.ts", "models/test/**/*.test.ts", "test/unit/**/*.test.ts"],
           globalSetup: ["test/harness/build-filter.setup.ts"],
         },
       },
