@@ -8,6 +8,8 @@ export default defineConfig({
           name: "unit",
           include: ["filter-wasm/test/**/*.test.ts", "server/test/**/*.test.ts", "models/test/**/*.test.ts", "test/unit/**/*.test.ts"],
           globalSetup: ["test/harness/build-filter.setup.ts"],
+          // Fuzz tests run tens of thousands of cases; a loaded 2-core machine must not fail them on time.
+          testTimeout: 60_000,
         },
       },
       {

@@ -29,6 +29,11 @@ export class Identity {
   active: bool = false;
   /** Why the body is not a usable introspection response; "" when it is. Never holds a token. */
   error: string = "";
+  /**
+   * True when the body is not an RFC 7662 response (not JSON, not an object, no boolean `active`):
+   * a fault of the issuer, answered like an outage rather than cached as a verdict on the token.
+   */
+  unreadable: bool = false;
   sub: string = "";
   /** preferred_username, else username. */
   username: string = "";
@@ -51,6 +56,13 @@ export class Identity {
 function invalid(error: string): Identity {
   const id = new Identity();
   id.error = error;
+  return id;
+}
+
+/** A body that is no introspection response at all: the issuer misbehaves, the token is not judged. */
+function unreadable(error: string): Identity {
+  const id = invalid(error);
+  id.unreadable = true;
   return id;
 }
 
@@ -162,11 +174,11 @@ class ClaimReader {
 export function parseIntrospection(body: string, roleClient: string): Identity {
   const parsed = parseJson(body, INTROSPECTION_MAX_DEPTH, INTROSPECTION_MAX_LENGTH);
   const root = parsed.value;
-  if (root === null) return invalid("introspection response: " + parsed.error);
-  if (root.kind != JsonKind.Object) return invalid("introspection response: not a JSON object");
+  if (root === null) return unreadable("introspection response: " + parsed.error);
+  if (root.kind != JsonKind.Object) return unreadable("introspection response: not a JSON object");
   const active = root.get("active");
-  if (active === null) return invalid("active: missing");
-  if (active.kind != JsonKind.Bool) return invalid("active: must be a boolean");
+  if (active === null) return unreadable("active: missing");
+  if (active.kind != JsonKind.Bool) return unreadable("active: must be a boolean");
   // RFC 7662 section 2.2: an inactive token's other claims carry no meaning.
   if (!active.boolValue) return new Identity();
 
@@ -223,10 +235,10 @@ export function parseIntrospection(body: string, roleClient: string): Identity {
 /** The response body as dispatch_http_call delivers it: UTF-8 bytes. */
 export function parseIntrospectionBytes(body: ArrayBuffer, roleClient: string): Identity {
   if (body.byteLength > INTROSPECTION_MAX_LENGTH) {
-    return invalid("introspection response: longer than " + INTROSPECTION_MAX_LENGTH.toString() + " bytes");
+    return unreadable("introspection response: longer than " + INTROSPECTION_MAX_LENGTH.toString() + " bytes");
   }
   const text = decodeUtf8(body);
-  if (!text.ok) return invalid("introspection response: " + text.error);
+  if (!text.ok) return unreadable("introspection response: " + text.error);
   return parseIntrospection(text.text, roleClient);
 }
 

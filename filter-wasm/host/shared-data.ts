@@ -20,6 +20,11 @@ export class SharedData {
     return this.namespaces.get(vmId)?.get(key);
   }
 
+  /** Every key of one vm_id's namespace, in insertion order: shared data never drops a key. */
+  keys(vmId = ""): string[] {
+    return [...(this.namespaces.get(vmId)?.keys() ?? [])];
+  }
+
   getText(key: string, vmId = ""): string | undefined {
     const entry = this.get(key, vmId);
     return entry && decodeUtf8(entry.value);

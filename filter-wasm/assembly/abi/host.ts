@@ -111,8 +111,22 @@ export function getHeaderPairs(map: i32): HeaderPairs {
   return out;
 }
 
+/**
+ * The bytes a header string stands for: names read by getHeaderPairs are Latin-1 (one character
+ * per byte), and re-encoding them as UTF-8 would name a different header, which then survives
+ * removal. Strings with characters past U+00FF were never read from a header: UTF-8.
+ */
+function headerBytes(s: string): ArrayBuffer {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0xff) return String.UTF8.encode(s);
+  }
+  const out = new ArrayBuffer(s.length);
+  for (let i = 0; i < s.length; i++) store<u8>(changetype<usize>(out) + <usize>i, <u8>s.charCodeAt(i));
+  return out;
+}
+
 export function removeHeader(map: i32, name: string): void {
-  const key = String.UTF8.encode(name);
+  const key = headerBytes(name);
   imports.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength);
 }
 

@@ -4,7 +4,7 @@
 export class Denial {
   constructor(
     readonly status: u32,
-    /** OAuth error code: invalid_request, invalid_token, insufficient_scope, access_denied, temporarily_unavailable. */
+    /** OAuth error code: invalid_request, invalid_token, insufficient_scope, temporarily_unavailable. */
     readonly error: string,
     /** Human-readable reason; never token material. */
     readonly description: string,
@@ -30,7 +30,7 @@ export function forbidden(why: string): Denial {
 }
 
 export function noRule(): Denial {
-  return new Denial(403, "access_denied", "no route rule allows this request", "no_rule");
+  return new Denial(403, "insufficient_scope", "no route rule allows this request", "no_rule");
 }
 
 export function badPath(why: string): Denial {

@@ -136,6 +136,12 @@ export class AltgateRoot extends RootContext {
     const issuer = inFlight.tokenKind == "api-token" ? this.issuers.apiTokens : this.issuers.keycloak;
     const audience = issuer === null ? "" : issuer.audience;
     const result = parseIntrospectionBytes(body === null ? new ArrayBuffer(0) : body, audience);
+    if (result.unreadable) {
+      this.metrics.inc(this.metrics.introspectionFailures);
+      this.cache.release(inFlight.hash, now);
+      log(LOG_WARN, "altgate: the issuer's answer is not an introspection response: " + result.error);
+      return Verdict.unavailable("the token issuer gave an unreadable answer");
+    }
     const why = validateIdentity(result, now / 1000, issuer === null ? "" : issuer.expectedIssuer, audience);
     if (why.length > 0) {
       this.cache.store(inFlight.hash, EntryKind.Negative, negativeExpiry(now, this.config.cache.negativeTtlS), new Uint8Array(0), now);

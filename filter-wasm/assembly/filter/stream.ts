@@ -77,6 +77,8 @@ export class AltgateStream extends Context {
     this.route = matchRoute(root.config.rules, method === null ? "" : method, path === null ? "" : path);
     if (this.route.kind == DecisionKind.BadPath) return this.deny(badPath(this.route.reason));
     if (this.route.kind == DecisionKind.Public) {
+      // A public upstream has no use for credentials; they are not passed on where they need not go.
+      if (root.config.identity.stripAuthorization) removeHeader(REQUEST_HEADERS, "authorization");
       root.metrics.inc(root.metrics.publicRoutes);
       return CONTINUE;
     }
@@ -84,6 +86,8 @@ export class AltgateStream extends Context {
     const bearer = extractBearer(authorization);
     if (bearer.kind == BearerKind.Missing) return this.deny(missingToken());
     if (bearer.kind == BearerKind.Malformed) return this.deny(malformedAuthorization(bearer.reason));
+    // Nothing the token could say would open a route no rule allows: refuse without asking the issuer.
+    if (this.route.kind == DecisionKind.NoRuleMatched && !root.config.defaultAllow) return this.deny(noRule());
     this.token = bearer.token;
     this.hash = sha256String(bearer.token);
     this.hashHex = toHex(this.hash);
@@ -120,9 +124,7 @@ export class AltgateStream extends Context {
     const identity = verdict.identity;
     if (verdict.kind != VerdictKind.Active || identity === null) return this.deny(invalidToken(verdict.reason));
     const root = this.root;
-    if (this.route.kind == DecisionKind.NoRuleMatched) {
-      if (!root.config.defaultAllow) return this.deny(noRule());
-    } else {
+    if (this.route.kind != DecisionKind.NoRuleMatched) {
       const decision = authorize(root.config.rules, this.route, identity.roles, identity.scopes);
       if (decision.kind != DecisionKind.Allowed) return this.deny(forbidden(decision.reason));
     }
