@@ -33,6 +33,11 @@ export function devFilterConfig(o: DevFilterConfigOptions): Record<string, unkno
       { prefix: "/v1/whoami" },
       { prefix: "/v1/models", methods: ["GET"], any_role: ["model:read", "model:invoke"] },
       { prefix: "/v1/models", methods: ["POST"], any_role: ["model:invoke"] },
+      { prefix: "/v2/models", methods: ["GET"], any_role: ["model:read", "model:invoke"] },
+      { prefix: "/v2/models", methods: ["POST"], any_role: ["model:invoke"] },
+      // The API description is public; /metrics and /readyz are deliberately not routed publicly.
+      { exact: "/openapi.json", methods: ["GET"], public: true },
+      { prefix: "/docs", methods: ["GET"], public: true },
       { prefix: "/v1/tokens", any_role: ["token:manage"] },
     ],
     identity: { header_prefix: "x-altgate-", strip_authorization: true },

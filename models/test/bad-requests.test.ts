@@ -2,7 +2,7 @@ import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive } from "../../test/harness/processes.ts";
 import { post, reference } from "./helpers.ts";
-import { startRuntime, type Runtime } from "./runtime-process.ts";
+import { startRuntime, type Runtime } from "../../test/harness/components/models.ts";
 
 let runtime: Runtime;
 const iris = reference("iris-classifier");

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { modelDir } from "./runtime-process.ts";
+import { modelDir } from "../../test/harness/components/models.ts";
 
 export function readJson<T = any>(...path: string[]): T {
   return JSON.parse(readFileSync(join(...path), "utf8")) as T;

@@ -4,7 +4,7 @@ import { runRoot } from "../../test/harness/paths.ts";
 import { startMlserver, type Mlserver } from "../../test/harness/mlserver.ts";
 import type { Manifest } from "../runtime/src/manifest.ts";
 import { expectClose, post, readJson, reference } from "./helpers.ts";
-import { modelDir } from "./runtime-process.ts";
+import { modelDir } from "../../test/harness/components/models.ts";
 
 /**
  * MLServer from PyPI serving the native scikit-learn pipeline that train_iris.py pickled from the

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "../runtime/src/manifest.ts";
 import { expectTensorsEqual, post, readJson, reference } from "./helpers.ts";
-import { modelDir, ONNX_MODELS, startRuntime, type Runtime } from "./runtime-process.ts";
+import { modelDir, ONNX_MODELS, startRuntime, type Runtime } from "../../test/harness/components/models.ts";
 
 let runtime: Runtime;
 

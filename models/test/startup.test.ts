@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig, UsageError } from "../runtime/src/config.ts";
 import { loadModel, loadModels } from "../runtime/src/models.ts";
 import { readJson } from "./helpers.ts";
-import { MAIN, modelDir } from "./runtime-process.ts";
+import { MAIN, modelDir } from "../../test/harness/components/models.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "altgate-models-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadManifest, type TensorSpec } from "../runtime/src/manifest.ts";
 import { decodeInput, encodeOutput, MAX_ELEMENTS, RequestError } from "../runtime/src/tensors.ts";
 import { reference } from "./helpers.ts";
-import { modelDir } from "./runtime-process.ts";
+import { modelDir } from "../../test/harness/components/models.ts";
 
 const committed = readdirSync(modelDir(".")).filter((d) => existsSync(modelDir(`${d}/manifest.json`)));
 

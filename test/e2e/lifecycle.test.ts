@@ -72,7 +72,7 @@ describe("the start command", () => {
       expect(curlLine).toContain(s.info.entryUrl);
       const answer = execFileSync("bash", ["-c", `set -euo pipefail\n${tokenLine}\n${curlLine}`], { encoding: "utf8" });
       expect(JSON.parse(answer).headers["x-altgate-filter"]).toBe("altgate");
-      expect(Object.keys(s.info.pids).sort()).toEqual(["envoy", "keycloak", "postgres", "server"]);
+      expect(Object.keys(s.info.pids).sort()).toEqual(["envoy", "keycloak", "model-runtime", "postgres", "server"]);
 
       process.kill(-s.child.pid!, "SIGINT");
       // "close", not "exit": it waits for the harness too, which holds the same output pipes.

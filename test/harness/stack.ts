@@ -8,6 +8,9 @@ import { startPostgres, type Postgres } from "./components/postgres.ts";
 import { startKeycloak, REALM, type Keycloak } from "./components/keycloak.ts";
 import { startServer, type Server } from "./components/server.ts";
 import { startEnvoy, type Envoy } from "./components/envoy.ts";
+import { startRuntime, modelDir, ONNX_MODELS, type Runtime } from "./components/models.ts";
+import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { devFilterConfig } from "../../envoy/filter-config.ts";
 
 export interface StackOptions {
@@ -17,6 +20,18 @@ export interface StackOptions {
   persistentDatabase?: boolean;
   /** Adjusts the development filter configuration, e.g. a short cache TTL for expiry tests. */
   filterConfig?: (defaults: Record<string, unknown>) => object;
+  /** More model registry entries beside the ONNX runtime's models, e.g. MLServer or fault injectors. */
+  extraModels?: RegistryEntry[];
+  /** More environment for the server, e.g. a shorter model-call timeout. */
+  serverEnv?: Record<string, string>;
+}
+
+/** One entry of the server's model registry (server/src/registry.ts). */
+export interface RegistryEntry {
+  manifest: string;
+  endpoint: string;
+  timeout_ms?: number;
+  upstream_name?: string;
 }
 
 export interface Stack {
@@ -26,6 +41,7 @@ export interface Stack {
   keycloak: Keycloak;
   server: Server;
   postgres: Postgres;
+  models: Runtime;
   /** Everything a test or a user needs to reach the stack, as plain data. */
   info: StackInfo;
   stop(): Promise<void>;
@@ -39,6 +55,7 @@ export interface StackInfo {
   issuer: string;
   tokenEndpoint: string;
   serverUrl: string;
+  modelRuntimeUrl: string;
   databaseUrl: string;
   /** The process that started the stack and whose exit the reaper watches. */
   harnessPid: number;
@@ -57,9 +74,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const logDir = join(runDir, "logs");
   const dbDir = opts.persistentDatabase ? join(runDir, "postgres") : join("/tmp", `altgate-pg-${process.pid}-${Date.now()}`);
 
-  const parts: { postgres?: Postgres; keycloak?: Keycloak; server?: Server; envoy?: Envoy } = {};
+  const parts: { postgres?: Postgres; keycloak?: Keycloak; server?: Server; envoy?: Envoy; models?: Runtime } = {};
   const stopAll = async () => {
-    for (const p of [parts.envoy, parts.server, parts.keycloak, parts.postgres]) await p?.stop().catch(() => undefined);
+    for (const p of [parts.envoy, parts.server, parts.models, parts.keycloak, parts.postgres]) await p?.stop().catch(() => undefined);
     // Whatever a failed start left behind (a component that never became ready) goes too.
     for (const m of registered()) await stopProcess(m).catch(() => undefined);
     if (!opts.persistentDatabase) rmSync(dbDir, { recursive: true, force: true });
@@ -67,19 +84,45 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   try {
     log("stack", `starting in ${runDir}`);
+    // A fresh signing key per run: the filter signs the identity headers, the server verifies them.
+    const identityKey = randomBytes(32).toString("hex");
     const keycloakStarting = startKeycloak(tools.keycloak, runDir).then((k) => (parts.keycloak = k));
-    const serverStarting = startPostgres(dbDir, logDir)
-      .then((pg) => (parts.postgres = pg))
-      .then((pg) => startServer(runDir, { DATABASE_URL: pg.url }))
+    const modelsStarting = startRuntime(ONNX_MODELS, { runDir }).then((m) => (parts.models = m));
+    const serverStarting = Promise.all([startPostgres(dbDir, logDir), modelsStarting, keycloakStarting.then((k) => k.issuer)])
+      .then(([pg, models, issuer]) => {
+        parts.postgres = pg;
+        const registry = join(runDir, "models.json");
+        writeFileSync(
+          registry,
+          JSON.stringify(
+            [
+              ...ONNX_MODELS.map((name): RegistryEntry => ({ manifest: join(modelDir(name), "manifest.json"), endpoint: models.url })),
+              ...(opts.extraModels ?? []),
+            ],
+            null,
+            2,
+          ),
+        );
+        return startServer(runDir, {
+          DATABASE_URL: pg.url,
+          ALTGATE_MODELS: registry,
+          ALTGATE_IDENTITY_HMAC_KEY: identityKey,
+          ALTGATE_INTROSPECTION_CLIENT_ID: "altgate-gateway",
+          ALTGATE_INTROSPECTION_CLIENT_SECRET: "introspection-dev-secret",
+          KEYCLOAK_REVOCATION_ENDPOINT: `${issuer}/protocol/openid-connect/revoke`,
+          ALTGATE_PORTAL_ISSUER: issuer,
+          ...opts.serverEnv,
+        });
+      })
       .then((s) => (parts.server = s));
     const [keycloak, server] = await Promise.all([keycloakStarting, serverStarting]);
+    const filterConfig = devFilterConfig({ keycloakAuthority: `127.0.0.1:${keycloak.port}`, realm: REALM, issuer: keycloak.issuer });
+    (filterConfig.identity as Record<string, unknown>).hmac_key = identityKey;
     const envoy = await startEnvoy(tools.envoy, runDir, {
       serverPort: server.port,
       keycloakPort: keycloak.port,
       wasmPath,
-      filterConfig: (opts.filterConfig ?? ((d) => d))(
-        devFilterConfig({ keycloakAuthority: `127.0.0.1:${keycloak.port}`, realm: REALM, issuer: keycloak.issuer }),
-      ),
+      filterConfig: (opts.filterConfig ?? ((d) => d))(filterConfig),
     });
     parts.envoy = envoy;
     const postgres = parts.postgres!;
@@ -92,6 +135,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       issuer: keycloak.issuer,
       tokenEndpoint: keycloak.tokenEndpoint,
       serverUrl: server.url,
+      modelRuntimeUrl: parts.models!.url,
       databaseUrl: postgres.url,
       harnessPid: process.pid,
       pids: Object.fromEntries(registered().map((m) => [m.name, m.pid])),
@@ -101,11 +145,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         keycloak: keycloak.port,
         keycloakManagement: keycloak.managementPort,
         server: server.port,
+        modelRuntime: parts.models!.port,
         ...(postgres.process ? { postgres: Number(new URL(postgres.url).port) } : {}),
       },
       logs: logDir,
     };
-    return { runDir, tools, envoy, keycloak, server, postgres, info, stop: stopAll };
+    return { runDir, tools, envoy, keycloak, server, postgres, models: parts.models!, info, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { repoRoot, runRoot } from "../../test/harness/paths.ts";
-import { freePort } from "../../test/harness/ports.ts";
-import { spawnComponent, stopProcess, type Managed } from "../../test/harness/processes.ts";
-import { httpOk, waitUntilReady } from "../../test/harness/readiness.ts";
+import { repoRoot, runRoot } from "../paths.ts";
+import { freePort } from "../ports.ts";
+import { spawnComponent, stopProcess, type Managed } from "../processes.ts";
+import { httpOk, waitUntilReady } from "../readiness.ts";
 
 export const MAIN = join(repoRoot, "models/runtime/src/main.ts");
 export const ONNX_MODELS = ["iris-classifier", "diabetes-progression", "toxicity-descriptors"];
