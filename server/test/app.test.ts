@@ -65,7 +65,12 @@ describe("predict", () => {
     const sent = stub.requests.at(-1)!;
     expect(sent.model).toBe("iris-classifier");
     expect(sent.headers["x-request-id"]).toBe("test-request-1");
-    expect(sent.body).toEqual({ id: "test-request-1", inputs: [{ name: "features", shape: [2, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2, 1, 2, 3, 0.5] }] });
+    expect(sent.body).toEqual({
+      id: "test-request-1",
+      inputs: [{ name: "features", shape: [2, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2, 1, 2, 3, 0.5] }],
+      // Every manifest output by name: some OIP servers answer only their defaults otherwise.
+      outputs: [{ name: "label" }, { name: "probabilities" }],
+    });
   });
 
   it("accepts instances with named fields", async () => {

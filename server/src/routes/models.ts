@@ -120,7 +120,10 @@ export function registerModelRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void 
       if (!checked.ok) throw invalidInput(checked.issues, checked.more);
       const requestId = c.get("requestId");
       const { inputs, batch } = checked.value;
-      const answer = await model.client.infer({ id: requestId, inputs }, requestId, (b) =>
+      // Every output is asked for by name: OIP servers may answer only their default outputs
+      // otherwise (MLServer's scikit-learn runtime returns predict, not predict_proba).
+      const outputs = model.manifest.outputs.map((o) => ({ name: o.name }));
+      const answer = await model.client.infer({ id: requestId, inputs, outputs }, requestId, (b) =>
         checkInferResponse(model.manifest, b, { batch }),
       );
       return c.json(toPredictResponse(model.manifest, answer), 200);
