@@ -10,15 +10,17 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { matchedRoutes } from "hono/route";
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import type { ReadyModels } from "./config.ts";
 import type { AppEnv, Deps, ModelHandle } from "./context.ts";
-import { ApiError, problemBody, problemHeaders, type ErrorCode } from "./errors.ts";
+import { ApiError, invalidInput, problemBody, problemHeaders, type ErrorCode } from "./errors.ts";
 import { silentLogger, type Logger } from "./logging.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { zodIssues } from "./routes/common.ts";
 import { registerModelRoutes } from "./routes/models.ts";
 import { registerOipRoutes } from "./routes/oip.ts";
 import { registerOpsRoutes } from "./routes/ops.ts";
+import { registerTokenRoutes, tokenServiceError, type TokenDeps } from "./routes/tokens.ts";
 
 export type { ModelHandle };
 
@@ -26,6 +28,10 @@ export interface AppDeps {
   /** Resolves when the database answers; rejects with the reason otherwise. */
   checkDatabase(): Promise<void>;
   models?: ModelHandle[];
+  /** The token service and the revocation feed; without them the token routes are not served. */
+  tokens?: TokenDeps;
+  /** The portal's static pages (createPortalRoutes), mounted as they are: files, not API. */
+  portal?: Hono;
   /** Readiness of a model container (GET /v2/health/ready); by default every container is ready. */
   probe?(endpoint: string, timeoutMs: number): Promise<void>;
   /** The filter's identity HMAC key: when set, identities must carry a valid signature. */
@@ -79,11 +85,24 @@ export function createApp(input: AppDeps): OpenAPIHono<AppEnv> {
   };
   const { logger, metrics } = deps;
 
-  const app = new OpenAPIHono<AppEnv>();
+  const app = new OpenAPIHono<AppEnv>({
+    // Parameters checked by a zod validator (a query parameter given twice, say) fail like bodies do.
+    defaultHook: (result) => {
+      if (!result.success) {
+        const { issues, more } = zodIssues(result.error);
+        throw invalidInput(issues, more);
+      }
+    },
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     description: "An OIDC access token from Keycloak or an altgate API token (agt_…), checked by the gateway.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "introspectionClient", {
+    type: "http",
+    scheme: "basic",
+    description: "The gateway's introspection client (ALTGATE_INTROSPECTION_CLIENT_ID and _SECRET).",
   });
 
   app.use(requestId({ headerName: "x-request-id" }));
@@ -128,6 +147,8 @@ export function createApp(input: AppDeps): OpenAPIHono<AppEnv> {
   registerOpsRoutes(app, deps);
   registerModelRoutes(app, deps);
   registerOipRoutes(app, deps);
+  if (input.tokens) registerTokenRoutes(app, deps, input.tokens);
+  if (input.portal) app.route("/", input.portal);
 
   const problem = (c: Context<AppEnv>, err: ApiError) => {
     c.set("error", err);
@@ -140,7 +161,8 @@ export function createApp(input: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return problem(c, err);
+    const known = err instanceof ApiError ? err : tokenServiceError(err);
+    if (known) return problem(c, known);
     if (err instanceof HTTPException && err.status < 500) {
       return problem(c, new ApiError(err.status, CODES[err.status] ?? "invalid_request", err.message || "bad request"));
     }

@@ -40,7 +40,9 @@ export function renderDocs(doc: Obj): string {
       rows.push(`<h3 id="${id}"><span class="m ${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code></h3>`);
       if (op.summary) rows.push(`<p><strong>${text(op.summary)}</strong></p>`);
       if (op.description) rows.push(`<p>${text(op.description)}</p>`);
-      if (Array.isArray(op.security) && op.security.length > 0) rows.push(`<p class="sec">Requires a bearer token (checked by the gateway).</p>`);
+      const schemes = Array.isArray(op.security) ? op.security.flatMap((r) => Object.keys(r as Obj)) : [];
+      if (schemes.includes("bearerAuth")) rows.push(`<p class="sec">Requires a bearer token (checked by the gateway).</p>`);
+      if (schemes.includes("introspectionClient")) rows.push(`<p class="sec">Requires the gateway's client credentials (HTTP Basic).</p>`);
       const params = (op.parameters ?? []) as Obj[];
       if (params.length > 0) {
         rows.push("<table><tr><th>parameter</th><th>in</th><th>description</th></tr>");

@@ -9,10 +9,13 @@
 export type ErrorCode =
   | "invalid_request" // 400: the body is not JSON
   | "invalid_token" // 401: no trusted identity, or its signature does not verify
-  | "insufficient_scope" // 403: the identity's roles do not include one the model allows
-  | "not_found" // 404: no such model, or no such route
+  | "invalid_client" // 401: the gateway's introspection client credentials are wrong (RFC 7662)
+  | "insufficient_scope" // 403: the identity's roles do not include one the route or model needs
+  | "not_found" // 404: no such model, token or route
+  | "token_not_renewable" // 409: the token is revoked or expired
+  | "too_many_tokens" // 409: the owner holds the maximum number of active tokens
   | "payload_too_large" // 413
-  | "invalid_input" // 422: JSON, but not what the model takes
+  | "invalid_input" // 422: JSON, but not what the model or the route takes
   | "server_error" // 500: a bug
   | "bad_gateway" // 502: the model container answered with something that is not a valid answer
   | "temporarily_unavailable" // 503: the container cannot be reached, or the model's queue is full
@@ -49,6 +52,7 @@ const TITLES: Record<number, string> = {
   401: "Unauthorized",
   403: "Forbidden",
   404: "Not Found",
+  409: "Conflict",
   413: "Content Too Large",
   422: "Unprocessable Content",
   500: "Internal Server Error",
@@ -85,11 +89,14 @@ export function problemBody(err: ApiError, requestId: string): Problem {
   return body;
 }
 
-/** Headers that go with an error: the RFC 6750 challenge on 401/403, Retry-After on 503. */
+/**
+ * Headers that go with an error: the RFC 6750 challenge on 401/403 (unless the error brings its
+ * own, as HTTP Basic client authentication does), Retry-After on 503.
+ */
 export function problemHeaders(err: ApiError): Record<string, string> {
   const h: Record<string, string> = { "content-type": PROBLEM_CONTENT_TYPE, ...err.extra.headers };
   const quoted = err.description.replace(/["\\]/g, "'");
-  if (err.status === 401) h["www-authenticate"] = `Bearer error="invalid_token", error_description="${quoted}"`;
+  if (err.status === 401 && !h["www-authenticate"]) h["www-authenticate"] = `Bearer error="invalid_token", error_description="${quoted}"`;
   if (err.status === 403) h["www-authenticate"] = `Bearer error="insufficient_scope", error_description="${quoted}"`;
   if (err.status === 503 && !h["retry-after"]) h["retry-after"] = "1";
   return h;

@@ -15,8 +15,9 @@ export const ProblemSchema = z
     detail: z.string().openapi({ example: "inputs.features[2]: expected 4 numbers, got 3" }),
     error: z.string().openapi({
       description:
-        "Machine-readable code: invalid_request (400), invalid_token (401), insufficient_scope (403), not_found (404), " +
-        "payload_too_large (413), invalid_input (422), server_error (500), bad_gateway (502), temporarily_unavailable (503), gateway_timeout (504)",
+        "Machine-readable code: invalid_request (400), invalid_token (401), invalid_client (401, introspection), insufficient_scope (403), " +
+        "not_found (404), token_not_renewable (409), too_many_tokens (409), payload_too_large (413), invalid_input (422), server_error (500), " +
+        "bad_gateway (502), temporarily_unavailable (503), gateway_timeout (504)",
       example: "invalid_input",
     }),
     error_description: z.string().openapi({ example: "inputs.features[2]: expected 4 numbers, got 3" }),
@@ -208,3 +209,114 @@ export const WhoamiSchema = z
 export const ModelNameParam = z.object({
   name: z.string().openapi({ param: { name: "name", in: "path" }, example: "iris-classifier", description: "Model name" }),
 });
+
+// The token service (routes/tokens.ts). The request schemas are also the validators the routes use.
+
+const lifetime = z.int().openapi({ description: "Seconds from now until the token expires; at most the configured maximum", example: 2592000 });
+
+export const CreateTokenRequestSchema = z
+  .strictObject({
+    name: z.string().openapi({ description: "1 to 100 printable characters", example: "ci pipeline" }),
+    lifetime_s: lifetime.optional(),
+    roles: z.array(z.string()).min(1).max(32).openapi({ description: "A subset of the caller's roles", example: ["model:invoke"] }),
+    scopes: z.array(z.string()).max(32).optional().openapi({ description: "A subset of the caller's scopes", example: [] }),
+  })
+  .openapi("CreateTokenRequest");
+
+export const RenewTokenRequestSchema = z
+  .strictObject({ lifetime_s: lifetime.optional() })
+  .openapi("RenewTokenRequest", { description: "May be empty: the default lifetime then applies" });
+
+export const TokenRecordSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    owner_subject: z.string(),
+    owner_username: z.string(),
+    display: z.string().openapi({ description: "`agt_…` and the token's last four characters", example: "agt_…x7Qz" }),
+    roles: z.array(z.string()),
+    scopes: z.array(z.string()),
+    created_at: z.string().openapi({ format: "date-time" }),
+    expires_at: z.string().openapi({ format: "date-time" }),
+    last_used_at: z.string().nullable().openapi({ format: "date-time", description: "Last introspection by the gateway (accurate to its cache TTL)" }),
+    revoked_at: z.string().nullable().openapi({ format: "date-time" }),
+    revoked_by: z.string().nullable().openapi({ description: "Subject of whoever revoked it" }),
+    status: z.enum(["active", "expired", "revoked"]),
+  })
+  .openapi("TokenRecord", { description: "An API token as the API shows it: never the secret nor its hash" });
+
+export const CreatedTokenSchema = TokenRecordSchema.extend({
+  token: z.string().openapi({ description: "The secret: shown here once and never again", example: "agt_…" }),
+}).openapi("CreatedToken");
+
+export const TokenListSchema = z.object({ tokens: z.array(TokenRecordSchema) }).openapi("TokenList");
+
+export const TokenIdParam = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "0b6f2f52-3a51-4c43-9d5b-3f5f2f7a1c11", description: "Token id" }),
+});
+
+export const AdminTokenQuery = z.object({
+  owner: z.string().optional().openapi({ param: { name: "owner", in: "query" }, description: "Only this user's tokens: a subject or a username" }),
+});
+
+export const RevokeRequestSchema = z
+  .object({
+    token: z.string().openapi({ description: "An altgate API token or a Keycloak access token" }),
+    token_type_hint: z.string().optional().openapi({ description: "Ignored: the token's form says what it is" }),
+  })
+  .openapi("RevokeRequest");
+
+export const RevokeResultSchema = z
+  .object({
+    revoked: z.boolean().openapi({ description: "False only when the token was not recognised (RFC 7009 still answers 200)" }),
+    kind: z.enum(["api-token", "oidc"]).optional(),
+    newly_recorded: z.boolean().optional().openapi({ description: "Keycloak tokens: false when the jti was already in the feed or the token had expired" }),
+    keycloak: z
+      .object({ ok: z.boolean(), status: z.int(), error: z.string().optional() })
+      .nullable()
+      .optional()
+      .openapi({ description: "Keycloak's answer to the forwarded revocation; null when it was not forwarded. The gateway-side revocation stands regardless." }),
+  })
+  .openapi("RevokeResult");
+
+export const IntrospectRequestSchema = z
+  .object({ token: z.string(), token_type_hint: z.string().optional() })
+  .openapi("IntrospectRequest");
+
+export const IntrospectionSchema = z
+  .union([
+    z.object({ active: z.literal(false) }),
+    z.object({
+      active: z.literal(true),
+      sub: z.string(),
+      username: z.string(),
+      client_id: z.literal("altgate-api-token"),
+      token_type: z.literal("api-token"),
+      exp: z.int(),
+      iat: z.int(),
+      jti: z.string(),
+      scope: z.string(),
+      realm_access: z.object({ roles: z.array(z.string()) }),
+    }),
+  ])
+  .openapi("Introspection", { description: "RFC 7662 answer, with the token's roles where Keycloak puts them (realm_access.roles)" });
+
+export const RevocationFeedQuery = z.object({
+  since: z.string().optional().openapi({
+    param: { name: "since", in: "query" },
+    description: "The cursor of the previous answer; absent, unparsable or from another database: every active entry",
+    example: "3f2a9c1b7d4e.42",
+  }),
+});
+
+export const RevocationFeedSchema = z
+  .object({
+    cursor: z.string().openapi({ example: "3f2a9c1b7d4e.42" }),
+    revoked: z.array(
+      z.object({
+        key: z.string().openapi({ description: "SHA-256 hex of an API token, or a Keycloak token's jti" }),
+        exp: z.int().openapi({ description: "Unix seconds; drop the entry once passed" }),
+      }),
+    ),
+  })
+  .openapi("RevocationFeed");

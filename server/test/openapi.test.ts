@@ -5,12 +5,28 @@
  */
 import SwaggerParser from "@apidevtools/swagger-parser";
 import type { OpenAPIV3_1 } from "openapi-types";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { createDatabase } from "../src/db/index.ts";
+import { createPortalRoutes } from "../src/portal.ts";
 import { InferRequestSchema, PredictRequestSchema } from "../src/schemas.ts";
+import { RevocationFeed } from "../src/tokens/feed.ts";
+import { TokenService } from "../src/tokens/service.ts";
 import { checkInferRequest, checkPredictRequest } from "../src/validate.ts";
 import { makeApp, manifest } from "./support/fixtures.ts";
 
-const { app } = makeApp([{ manifest: manifest(), endpoint: "http://127.0.0.1:1" }]);
+// Registering the token routes needs the service's objects, not a database: nothing here queries
+// it (the pool connects lazily, the feed is never started).
+const UNUSED_DATABASE = "postgres://127.0.0.1:1/unused";
+const database = createDatabase(UNUSED_DATABASE);
+const service = new TokenService(database, { maxLifetimeS: 3600 });
+const { app } = makeApp([{ manifest: manifest(), endpoint: "http://127.0.0.1:1" }], {
+  tokens: { service, feed: new RevocationFeed({ connectionString: UNUSED_DATABASE }), introspectionClient: { id: "gateway", secret: "secret" } },
+  portal: createPortalRoutes({ keycloakIssuer: "http://127.0.0.1:8080/realms/altgate", clientId: "altgate-portal" }),
+});
+afterAll(async () => {
+  await service.close();
+  await database.close();
+});
 
 async function document(): Promise<OpenAPIV3_1.Document> {
   const res = await app.request("/openapi.json");
@@ -18,11 +34,14 @@ async function document(): Promise<OpenAPIV3_1.Document> {
   return (await res.json()) as OpenAPIV3_1.Document;
 }
 
-/** Every method + path the app answers, in OpenAPI's path syntax (middleware excluded). */
+/**
+ * Every method + path the app answers, in OpenAPI's path syntax (middleware excluded). The
+ * portal's routes are left out on purpose: they serve a web page's static files, not API.
+ */
 function registeredRoutes(): string[] {
   const out = new Set<string>();
   for (const r of app.routes) {
-    if (r.method === "ALL") continue;
+    if (r.method === "ALL" || r.path === "/portal" || r.path.startsWith("/portal/")) continue;
     out.add(`${r.method} ${r.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}")}`);
   }
   return [...out].sort();
@@ -49,7 +68,21 @@ describe("OpenAPI document", () => {
   it("documents every route the app registers, and only those", async () => {
     const registered = registeredRoutes();
     expect(registered).toContain("POST /v1/models/{name}/predict");
-    expect(registered.length).toBeGreaterThanOrEqual(12);
+    expect(registered).toEqual(
+      expect.arrayContaining([
+        "POST /v1/tokens",
+        "GET /v1/tokens",
+        "POST /v1/tokens/{id}/renew",
+        "DELETE /v1/tokens/{id}",
+        "GET /v1/admin/tokens",
+        "DELETE /v1/admin/tokens/{id}",
+        "POST /v1/revoke",
+        "POST /internal/v1/introspect",
+        "GET /internal/v1/revocations",
+      ]),
+    );
+    expect(registered.length).toBeGreaterThanOrEqual(21);
+    expect((await app.request("/portal/")).status).toBe(200);
     expect(documentedRoutes(await document())).toEqual(registered);
   });
 
@@ -61,6 +94,21 @@ describe("OpenAPI document", () => {
     expect(predict.requestBody).toMatchObject({ required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/PredictRequest" } } } });
     expect(doc.components!.securitySchemes!.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.paths!["/healthz"]!.get!.security).toBeUndefined();
+  });
+
+  it("documents the token routes' answers and the gateway's credentials", async () => {
+    const doc = await document();
+    const create = doc.paths!["/v1/tokens"]!.post!;
+    expect(Object.keys(create.responses!).sort()).toEqual(["201", "400", "401", "403", "409", "413", "422", "503"]);
+    expect(create.requestBody).toMatchObject({ required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/CreateTokenRequest" } } } });
+    const renew = doc.paths!["/v1/tokens/{id}/renew"]!.post!;
+    expect(renew.parameters).toEqual([expect.objectContaining({ name: "id", in: "path", required: true })]);
+    const introspect = doc.paths!["/internal/v1/introspect"]!.post!;
+    expect(introspect.security).toEqual([{ introspectionClient: [] }]);
+    expect(Object.keys((introspect.requestBody as OpenAPIV3_1.RequestBodyObject).content)).toEqual(["application/x-www-form-urlencoded"]);
+    expect(doc.components!.securitySchemes!.introspectionClient).toMatchObject({ type: "http", scheme: "basic" });
+    expect(Object.keys(doc.paths!["/internal/v1/revocations"]!.get!.responses!).sort()).toEqual(["200", "304", "422", "503"]);
+    expect(doc.paths!["/internal/v1/revocations"]!.get!.security).toBeUndefined();
   });
 
   it("is rendered as a docs page showing every operation", async () => {
@@ -78,6 +126,7 @@ describe("OpenAPI document", () => {
 });
 
 describe("documented request bodies agree with the validators", () => {
+
   const iris = manifest();
   const row = [5.1, 3.5, 1.4, 0.2];
   const predictBodies: [unknown, boolean][] = [

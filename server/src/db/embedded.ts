@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import pg from "pg";
 
 export interface EmbeddedPostgres {
@@ -54,6 +54,23 @@ function postgresUser(): { uid: number; gid: number } | undefined {
 }
 
 /**
+ * As root, PostgreSQL runs as the postgres user, which must be able to pass through every directory
+ * above the data directory. Checked up front: initdb's own message about it is far less clear.
+ */
+function checkReachable(dataDir: string, user: { uid: number; gid: number }): void {
+  for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const searchBit = st.uid === user.uid ? 0o100 : st.gid === user.gid ? 0o010 : 0o001;
+    if ((st.mode & searchBit) === 0) {
+      throw new Error(
+        `the postgres user cannot reach ${dataDir}: ${dir} has mode ${(st.mode & 0o777).toString(8)} (chmod o+x ${dir}, or choose a data directory elsewhere)`,
+      );
+    }
+    if (dir === dirname(dir)) return;
+  }
+}
+
+/**
  * A server left running by a previous process that was killed (SIGKILL leaves its PostgreSQL child
  * behind, still holding the data directory). Stops it cleanly so this start can take over.
  */
@@ -78,8 +95,6 @@ async function stopLeftover(dataDir: string): Promise<void> {
 }
 
 async function initialise(dataDir: string, initdb: string, password: string, user: ReturnType<typeof postgresUser>): Promise<void> {
-  // Parents keep the default mode so that the postgres user can reach the data directory.
-  mkdirSync(dirname(dataDir), { recursive: true });
   if (!existsSync(dataDir)) mkdirSync(dataDir, { mode: 0o700 });
   if (user) chownSync(dataDir, user.uid, user.gid);
   const pwFile = join(dirname(dataDir), `.altgate-pg-password-${process.pid}`);
@@ -115,6 +130,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const password = opts.password ?? "altgate-dev";
   const user = postgresUser();
   const dataDir = opts.dataDir;
+  // Parents keep the default mode so that the postgres user can reach the data directory.
+  mkdirSync(dirname(dataDir), { recursive: true });
+  if (user) checkReachable(dataDir, user);
   await stopLeftover(dataDir);
   if (!existsSync(join(dataDir, "PG_VERSION"))) await initialise(dataDir, binaries.initdb, password, user);
 
@@ -126,6 +144,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   try {
     child = spawn(binaries.postgres, ["-D", dataDir, "-p", String(port), "-c", "listen_addresses=127.0.0.1", "-k", dataDir], {
       stdio: ["ignore", fd, fd],
+      // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and
+      // PostgreSQL must outlive the server's graceful stop (last-used times are written then).
+      detached: true,
       ...(user ?? {}),
     });
   } finally {

@@ -1,9 +1,10 @@
 /** Pieces every route definition uses: error responses, security, and the raw-body registration. */
-import type { OpenAPIHono, RouteConfig } from "@hono/zod-openapi";
+import type { OpenAPIHono, RouteConfig, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context.ts";
-import { PROBLEM_CONTENT_TYPE } from "../errors.ts";
+import { PROBLEM_CONTENT_TYPE, type Issue } from "../errors.ts";
 import { ProblemSchema } from "../schemas.ts";
+import { MAX_ISSUES } from "../validate.ts";
 
 const WHEN: Record<number, string> = {
   400: "The body is not valid JSON",
@@ -18,14 +19,33 @@ const WHEN: Record<number, string> = {
   504: "The model container did not answer within the model's timeout",
 };
 
-export function errorResponses(...statuses: number[]) {
+/** Problem responses, each with what it means on this route. */
+export function problemResponses(when: Record<number, string>) {
   const out: Record<number, { description: string; content: Record<string, { schema: typeof ProblemSchema }> }> = {};
-  for (const s of statuses) out[s] = { description: WHEN[s]!, content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } };
+  for (const [s, description] of Object.entries(when)) out[Number(s)] = { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } } };
   return out;
+}
+
+/** Problem responses of the model routes. */
+export function errorResponses(...statuses: number[]) {
+  return problemResponses(Object.fromEntries(statuses.map((s) => [s, WHEN[s]!])));
+}
+
+/** A zod failure as the app's issues: `roles[1]: …`, and one `unknown field` per key a strict object refuses. */
+export function zodIssues(error: z.ZodError): { issues: Issue[]; more: boolean } {
+  const path = (p: readonly PropertyKey[]) =>
+    p.reduce<string>((acc, k) => (typeof k === "number" ? `${acc}[${k}]` : acc === "" ? String(k) : `${acc}.${String(k)}`), "") || "body";
+  const all = error.issues.flatMap((i) =>
+    i.code === "unrecognized_keys" ? i.keys.map((k) => ({ field: path([...i.path, k]), message: "unknown field" })) : [{ field: path(i.path), message: i.message }],
+  );
+  return { issues: all.slice(0, MAX_ISSUES), more: all.length > MAX_ISSUES };
 }
 
 /** The bearer token is checked by the gateway (Envoy + the altgate filter), not by this server. */
 export const bearer = [{ bearerAuth: [] as string[] }];
+
+/** The gateway's own client credentials (RFC 7662 introspection). */
+export const gatewayClient = [{ introspectionClient: [] as string[] }];
 
 /**
  * Registers a route whose JSON body is read and checked by the handler rather than by a zod

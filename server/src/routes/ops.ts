@@ -13,17 +13,20 @@ import { bearer } from "./common.ts";
 export const OPENAPI_CONFIG = {
   openapi: "3.1.0",
   info: {
-    title: "altgate model API",
+    title: "altgate API",
     version: "0.1.0",
     description:
       "Machine-learning models behind one authenticated REST API. Requests reach this server through the altgate " +
       "gateway (Envoy with the altgate filter), which checks the bearer token and forwards the caller's identity; " +
-      "each model's manifest names the roles allowed to use it. Errors are RFC 9457 problem documents that also " +
+      "each model's manifest names the roles allowed to use it. Users manage personal API tokens here, and the gateway " +
+      "introspects them and polls their revocations. Errors are RFC 9457 problem documents that also " +
       "carry `error`, `error_description` and `request_id`.",
   },
   tags: [
     { name: "models", description: "Models in plain JSON" },
     { name: "open inference protocol", description: "The KServe v2 / Open Inference Protocol REST API" },
+    { name: "tokens", description: "Personal API tokens: create, list, renew, revoke" },
+    { name: "gateway", description: "For the altgate filter: API token introspection and the revocation feed" },
     { name: "operations", description: "Health, readiness, metrics, documentation" },
   ],
 };

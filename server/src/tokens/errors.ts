@@ -9,15 +9,21 @@ export class TokenNotFoundError extends Error {
 /** A request field is well-formed but not allowed; the route answers 422 naming the field. */
 export class TokenValidationError extends Error {
   override readonly name = "TokenValidationError";
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field}: ${problem}`);
   }
 }
 
 /** The request is valid but the token's state forbids it (revoked, expired, too many tokens); 409. */
 export class TokenConflictError extends Error {
   override readonly name = "TokenConflictError";
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: "token_not_renewable" | "too_many_tokens",
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -1,13 +1,18 @@
+/**
+ * The token routes through the real app (createApp: identity and signature checks, error shapes,
+ * access log) against a real PostgreSQL; Keycloak's revocation endpoint is a recording stand-in
+ * (real Keycloak is the e2e suite's).
+ */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Hono } from "hono";
-import { requestId } from "hono/request-id";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { identityFromHeaders } from "../../src/identity.ts";
+import { createApp, type AppDeps } from "../../src/app.ts";
+import type { Database } from "../../src/db/index.ts";
+import { signIdentity } from "../../src/signature.ts";
 import { RevocationFeed } from "../../src/tokens/feed.ts";
 import { generateToken, hashToken } from "../../src/tokens/format.ts";
-import { createTokenRoutes } from "../../src/tokens/routes.ts";
 import { TokenService } from "../../src/tokens/service.ts";
+import { makeApp } from "../support/fixtures.ts";
 import { keys, waitForKey } from "./feed-helpers.ts";
 import { startTestPostgres, type TestPostgres } from "./pg-fixture.ts";
 
@@ -24,9 +29,12 @@ const olivia: Who = { subject: "olivia-sub", username: "olivia", roles: ["model:
 const INTROSPECTION = { id: "altgate-filter", secret: "s3cret with spaces+plus" };
 
 let pgServer: TestPostgres;
+let database: Database;
 let service: TokenService;
 let feed: RevocationFeed;
-let app: Hono;
+let tokenDeps: NonNullable<AppDeps["tokens"]>;
+let app: ReturnType<typeof createApp>;
+let logs: string[];
 let keycloak: Server;
 const keycloakCalls: { authorization?: string; body: URLSearchParams }[] = [];
 
@@ -74,7 +82,7 @@ async function createToken(who: Who, body: Record<string, unknown>) {
 
 beforeAll(async () => {
   pgServer = await startTestPostgres();
-  const database = await pgServer.database();
+  database = await pgServer.database();
   service = new TokenService(database, { maxLifetimeS: 30 * 86400 });
   feed = new RevocationFeed({ connectionString: pgServer.url });
   await feed.start();
@@ -88,22 +96,21 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => keycloak.listen(0, "127.0.0.1", r));
-  const root = new Hono();
-  root.use(requestId({ headerName: "x-request-id" }));
-  root.route(
-    "/",
-    createTokenRoutes({
-      service,
-      feed,
-      getIdentity: (c) => identityFromHeaders((n) => c.req.header(n)),
-      introspectionClient: INTROSPECTION,
-      keycloak: {
-        revocationEndpoint: `http://127.0.0.1:${(keycloak.address() as AddressInfo).port}/realms/altgate/protocol/openid-connect/revoke`,
-        clientSecrets: { "altgate-machine": "machine-dev-secret" },
-      },
-    }),
-  );
-  app = root;
+  tokenDeps = {
+    service,
+    feed,
+    introspectionClient: INTROSPECTION,
+    keycloak: {
+      revocationEndpoint: `http://127.0.0.1:${(keycloak.address() as AddressInfo).port}/realms/altgate/protocol/openid-connect/revoke`,
+      clientSecrets: { "altgate-machine": "machine-dev-secret" },
+    },
+  };
+  ({ app, logs } = makeApp([], {
+    tokens: tokenDeps,
+    async checkDatabase() {
+      await database.pool.query("select 1");
+    },
+  }));
 }, 60_000);
 
 afterAll(async () => {
@@ -141,9 +148,11 @@ describe("token routes", { timeout: 30_000 }, () => {
     for (const [body, status, description] of cases) {
       const res = await call("POST", "/v1/tokens", alice, body);
       expect(res.status, JSON.stringify(body)).toBe(status);
-      const err = (await res.json()) as Record<string, string>;
-      expect(err.error).toBe("invalid_request");
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+      const err = (await res.json()) as Record<string, unknown>;
+      expect(err.error).toBe(status === 422 ? "invalid_input" : "invalid_request");
       expect(err.error_description).toMatch(description);
+      if (status === 422) expect((err.issues as { field: string }[])[0]!.field).toBe((err.error_description as string).split(":")[0]);
       expect(err.request_id).toBe(res.headers.get("x-request-id"));
     }
   });
@@ -151,11 +160,11 @@ describe("token routes", { timeout: 30_000 }, () => {
   it("answers 401 without an identity and 403 without token:manage or when called with an API token", async () => {
     const anon = await call("POST", "/v1/tokens", undefined, { name: "x", roles: ["model:read"] });
     expect(anon.status).toBe(401);
-    expect(anon.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+    expect(anon.headers.get("www-authenticate")).toMatch(/^Bearer error="invalid_token"/);
     expect(await anon.json()).toMatchObject({ error: "invalid_token", request_id: expect.any(String) });
     const carol = await call("POST", "/v1/tokens", { subject: "carol", username: "carol", roles: ["model:read"] }, { name: "x", roles: ["model:read"] });
     expect(carol.status).toBe(403);
-    expect(carol.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope"');
+    expect(carol.headers.get("www-authenticate")).toMatch(/^Bearer error="insufficient_scope"/);
     expect(((await carol.json()) as { error_description: string }).error_description).toContain("token:manage");
     const viaApiToken = await call("POST", "/v1/tokens", { ...alice, kind: "api-token" }, { name: "x", roles: ["model:read"] });
     expect(viaApiToken.status).toBe(403);
@@ -194,6 +203,55 @@ describe("token routes", { timeout: 30_000 }, () => {
     const res = await call("DELETE", `/v1/admin/tokens/${bobs.id}`, olivia);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: "revoked", revoked_by: olivia.subject });
+    const twice = await call("GET", "/v1/admin/tokens?owner=bob&owner=alice", olivia);
+    expect(twice.status).toBe(422);
+    expect(await twice.json()).toMatchObject({ error: "invalid_input", issues: [{ field: "owner" }] });
+  });
+
+  it("answers 413 for a body over 64 KiB, before parsing it", async () => {
+    const res = await call("POST", "/v1/tokens", alice, { name: "x".repeat(70 * 1024), roles: ["model:read"] });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: "payload_too_large" });
+  });
+
+  it("logs each request with its route and subject, and never a token", async () => {
+    const { token, id } = await createToken(alice, { name: "logged", roles: ["model:read"] });
+    await call("POST", "/internal/v1/introspect", undefined, form({ token }), { ...FORM, ...basic(INTROSPECTION.id, INTROSPECTION.secret) });
+    await call("POST", "/v1/revoke", alice, form({ token }), FORM);
+    await call("POST", `/v1/tokens/${id}/renew`, alice);
+    const lines = logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(expect.objectContaining({ route: "/v1/tokens", method: "POST", status: 201, subject: alice.subject }));
+    expect(lines).toContainEqual(expect.objectContaining({ route: "/v1/tokens/:id/renew", status: 409, error: "token_not_renewable" }));
+    expect(logs.join("\n")).not.toContain(token);
+    expect(logs.join("\n")).not.toContain(token.slice(4, 30));
+  });
+});
+
+describe("signed identities", { timeout: 30_000 }, () => {
+  const KEY = Buffer.from("k".repeat(40));
+  const NOW = 1_800_000_000;
+  const signed = (who: Who) => {
+    const h = identityHeaders(who);
+    return { ...h, "x-altgate-signature": signIdentity((n) => h[n], KEY, NOW) };
+  };
+
+  it("serve the token routes only to identities whose signature verifies; the gateway routes use their own credentials", async () => {
+    const { app: strict } = makeApp([], { tokens: tokenDeps, hmacKey: KEY, nowSeconds: () => NOW });
+    const unsigned = await strict.request("/v1/tokens", { headers: identityHeaders(alice) });
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toMatchObject({ error: "invalid_token", error_description: "the identity headers are not signed" });
+    const forged = { ...signed(alice), "x-altgate-roles": "model:admin" };
+    expect((await strict.request("/v1/admin/tokens", { headers: forged })).status).toBe(401);
+    const ok = await strict.request("/v1/tokens", { headers: signed(alice) });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { tokens: unknown[] }).tokens.length).toBeGreaterThan(0);
+    const introspect = await strict.request("/internal/v1/introspect", {
+      method: "POST",
+      headers: { ...FORM, ...basic(INTROSPECTION.id, INTROSPECTION.secret) },
+      body: form({ token: generateToken() }),
+    });
+    expect(await introspect.json()).toEqual({ active: false });
+    expect((await strict.request("/internal/v1/revocations")).status).toBe(200);
   });
 });
 
@@ -310,5 +368,8 @@ describe("database down", { timeout: 30_000 }, () => {
       expect(await res.json()).toMatchObject({ error: "temporarily_unavailable" });
     }
     expect((await call("GET", "/internal/v1/revocations")).status).toBe(200);
+    const ready = await app.request("/readyz");
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: { database: string } }).checks.database).not.toBe("ok");
   });
 });
