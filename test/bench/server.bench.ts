@@ -150,6 +150,8 @@ async function main(): Promise<void> {
       ALTGATE_MODELS: registryFile,
       ALTGATE_IDENTITY_HMAC_KEY: hmacKey,
       ALTGATE_IDENTITY_MAX_SKEW_S: "600",
+      ALTGATE_INTROSPECTION_CLIENT_ID: "altgate-gateway",
+      ALTGATE_INTROSPECTION_CLIENT_SECRET: "introspection-dev-secret",
     });
     log("bench", `server ready at ${server.url}`);
 
