@@ -6,6 +6,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { loadEntry } from "./asc.ts";
 import { rng, withBuffers, withStrings } from "./wasm-values.ts";
 import { acceptableJson, jsParse, mutateText } from "./json-oracle.ts";
+import { devFilterConfig } from "../../envoy/filter-config.ts";
 
 type Exports = {
   parse(json: number): number;
@@ -273,6 +274,17 @@ describe("config: config.ts and config.schema.json agree", () => {
       expect(parse(config), `VALID[${i}]`).toMatch(/^ok /);
       expect(ajvValid(config), `VALID[${i}]: ${JSON.stringify(validate.errors)}`).toBe(true);
     }
+  });
+
+  it("on the local stack's configuration (envoy/filter-config.ts), issuers, feed and all", () => {
+    const config = devFilterConfig({ keycloakAuthority: "127.0.0.1:8080", realm: "altgate", issuer: "http://127.0.0.1:8080/realms/altgate" });
+    expect(ajvValid(config), JSON.stringify(validate.errors)).toBe(true);
+    const c = parsedConfig(config);
+    expect(c.apiTokens).toEqual({
+      cluster: "altgate-server", authority: "altgate-server", introspectionPath: "/internal/v1/introspect", tokenPrefix: "agt_",
+      clientId: "altgate-gateway", clientSecret: "introspection-dev-secret", timeoutMs: 1500,
+    });
+    expect(c.revocations).toEqual({ cluster: "altgate-server", authority: "altgate-server", path: "/internal/v1/revocations", pollMs: 250, timeoutMs: 1000 });
   });
 
   it("on hand-picked invalid configurations", () => {

@@ -1,9 +1,10 @@
-// Issue must-show 7: random and malformed header sets and introspection answers through the whole
-// filter in the test host. Whatever arrives, the VM never traps, no request stays paused for
-// good, every denial keeps the error contract, no token leaks, and a request continues upstream
-// only if (a) the upstream would route it to a public rule, or (b) the issuer really answered
-// `"active": true` for its bearer token, with a subject and an exp still ahead, and the roles in
-// that answer satisfy the rule the upstream would route it to.
+// Issue must-show 7: random and malformed header sets, introspection answers and revocation feed
+// answers through the whole filter in the test host. Whatever arrives, the VM never traps, no
+// request stays paused for good, every denial keeps the error contract, no token leaks, and a
+// request continues upstream only if (a) the upstream would route it to a public rule, or (b) the
+// issuer really answered `"active": true` for its bearer token, with a subject and an exp still
+// ahead, and the roles in that answer satisfy the rule the upstream would route it to, and no
+// well-formed feed answer delivered before the request lists its token with an exp still ahead.
 //
 // The oracle is written from the contracts, not from the filter's code: bearer syntax from RFC 6750,
 // validity from RFC 7662 plus the documented claim checks, and routing from what the upstream sees
@@ -17,7 +18,10 @@
 import { describe, expect, it } from "vitest";
 import type { HeaderPair, HttpCall, HttpStream, Worker } from "../host/index.ts";
 import { Proxy } from "../host/index.ts";
-import { filterModule, HMAC_KEY, KEYCLOAK_CLUSTER, SKETCH_RULES, TOKEN_SERVICE_CLUSTER, filterConfig, verifyIdentity, type Rule } from "./filter-helpers.ts";
+import {
+  apiTokenKey, filterModule, HMAC_KEY, isFeedPoll, KEYCLOAK_CLUSTER, REVOCATION_PATH, SKETCH_RULES, TOKEN_SERVICE_CLUSTER, filterConfig,
+  verifyIdentity, type Rule,
+} from "./filter-helpers.ts";
 import { mutateText, quoteJson, randomJsonText, randomString } from "./json-oracle.ts";
 import { rng } from "./wasm-values.ts";
 
@@ -48,7 +52,8 @@ interface Variant {
 }
 
 function variants(): Variant[] {
-  const strict = filterConfig({ apiTokens: true, hmacKey: HMAC_KEY, maxEntries: 64, rules: RULES });
+  const revocations = { pollMs: 100 };
+  const strict = filterConfig({ apiTokens: true, revocations, hmacKey: HMAC_KEY, maxEntries: 64, rules: RULES });
   const kc = (strict.issuers as { keycloak: Record<string, unknown> }).keycloak;
   kc.issuer = ISSUER;
   kc.audience = AUDIENCE;
@@ -56,7 +61,7 @@ function variants(): Variant[] {
     { name: "strict", config: strict, defaultAllow: false, positiveTtlS: 60, issuer: ISSUER, audience: AUDIENCE, signed: true },
     {
       name: "open",
-      config: filterConfig({ apiTokens: true, defaultAction: "allow", positiveTtlS: 2, negativeTtlS: 0, maxEntries: 20000, rules: RULES }),
+      config: filterConfig({ apiTokens: true, revocations, defaultAction: "allow", positiveTtlS: 2, negativeTtlS: 0, maxEntries: 20000, rules: RULES }),
       defaultAllow: true,
       positiveTtlS: 2,
       issuer: "",
@@ -212,6 +217,8 @@ const PATH_NOISE = [
   "/..", "/.", "%2e", "%2E%2E", "%2F", "%2f", "%5C", "%00", "%25", "%zz", "%", "%4", "%3B", "%3f", "%68", "%74", "%C3%A9", "//", ";", "\\",
   " ", "\t", "\u00e9", "@", ":", "~", "?", "#", "?x=/../v1/tokens", "#/../admin", "*", "\u0000", "%u002e",
 ];
+/** jti values the feed answers revoke now and then. */
+const JTIS = Array.from({ length: 8 }, (_, i) => `jti-pool-${i}`);
 const ROLES = ["model:read", "model:invoke", "token:manage", "admin", "auditor", "offline_access", "has space", "a,b", "", "MODEL:READ"];
 const SCOPES = ["openid", "profile", "email", "admin:write", "model:read"];
 const SUBS = ["user-1", "5f0c2a4e-1b7d-4c55-9e0f-a11ce0000001", "Zoë", "a b", "x\r\nx-altgate-roles: admin", "", "x".repeat(5000), "日本"];
@@ -323,7 +330,7 @@ function claims(g: Gen, nowMs: number): Record<string, unknown> {
     sub: g.pick(SUBS.slice(0, g.chance(0.9) ? 3 : SUBS.length)),
     exp: nowS + g.int(700) - 100,
     iat: nowS - g.int(100),
-    jti: g.chance(0.9) ? `jti-${g.int(1e6)}` : g.bytes(10),
+    jti: g.chance(0.3) ? g.pick(JTIS) : g.chance(0.9) ? `jti-${g.int(1e6)}` : g.bytes(10),
     iss: g.chance(0.9) ? ISSUER : "http://evil/realms/altgate",
     aud: g.pick([[AUDIENCE, "account"], AUDIENCE, ["account"], "account", [], undefined]),
     azp: g.pick(["altgate-portal", AUDIENCE, "cli"]),
@@ -390,6 +397,50 @@ function reply(g: Gen, nowMs: number): Reply {
   return text(g.pick(["", " ", "null", "true", "{}", "[]", '{"active":true}', "<html>login</html>", '{"error":"invalid_client"}']));
 }
 
+/** What the token service's feed sends back for one poll; `revoked` only for well-formed 200s. */
+type FeedReply = (Reply & { revoked?: { key: string; exp: number }[] });
+
+function feedReply(g: Gen, nowMs: number, pools: Pools): FeedReply {
+  const r = g.next();
+  const nowS = Math.floor(nowMs / 1000);
+  const text = (s: string, status = 200): Reply => ({ kind: "respond", status, body: Buffer.from(s, "utf8") });
+  const key = () =>
+    g.pick([
+      () => apiTokenKey(g.pick(pools.apiTokens)),
+      () => apiTokenKey(g.pick(pools.hot)),
+      () => g.pick(JTIS),
+      // Lone surrogates would make the whole answer malformed, and the oracle count it as applied.
+      () => randomString(g.next).replace(/[\ud800-\udfff]/g, "x"),
+      () => "k".repeat(4096 + g.int(3)),
+    ])();
+  const wellFormed = () => {
+    const revoked = Array.from({ length: g.int(5) }, () => ({ key: key(), exp: nowS + g.int(120) - 10 }));
+    return { body: JSON.stringify({ cursor: `e${g.int(3)}.${g.int(1e6)}`, revoked }), revoked };
+  };
+  if (r < 0.06) return { kind: "fail" };
+  if (r < 0.08) return { kind: "hang" };
+  if (r < 0.3) return text("", 304);
+  if (r < 0.35) return text(wellFormed().body, g.pick([201, 204, 400, 404, 500, 503, 0]));
+  if (r < 0.75) {
+    const w = wellFormed();
+    return { ...text(w.body), revoked: w.revoked };
+  }
+  if (r < 0.87) return text(mutateText(g.next, wellFormed().body));
+  if (r < 0.94) return text(randomJsonText(g.next));
+  return text(
+    g.pick([
+      () => `{"cursor":"c.1","revoked":[{"key":"k","exp":${nowS + 60}}],"cursor":"c.2"}`,
+      () => `{"cursor":"c.1","revoked":[{"key":"k","exp":"${nowS + 60}"}]}`,
+      () => `{"cursor":"c 1","revoked":[]}`,
+      () => `{"cursor":"c.1","revoked":{}}`,
+      () => `{"cursor":"c.1","revoked":[${"[".repeat(50)}${"]".repeat(50)}]}`,
+      () => "[".repeat(5000) + "]".repeat(5000),
+      () => `{"cursor":"c.1","revoked":[{"key":"${"x".repeat(5000)}","exp":1e400}]}`,
+      () => "\ufeff" + wellFormed().body,
+    ])(),
+  );
+}
+
 // ---- the run -------------------------------------------------------------------------------------
 
 interface Tracked {
@@ -414,6 +465,8 @@ interface Stats {
   epochs: number;
   coalesced: number;
   cacheHits: number;
+  feedAnswers: number;
+  revokedDenials: number;
   memory: { first: number; maxStart: number; maxEnd: number; perEpoch: [number, number][] };
 }
 
@@ -422,6 +475,7 @@ function run(seed: number, minRequests: number, minAnswers: number): { problems:
   const problems: string[] = [];
   const stats: Stats = {
     requests: 0, answers: 0, failures: 0, timeouts: 0, continuedPublic: 0, continuedAuthenticated: 0, local: {}, closed: 0, epochs: 0, coalesced: 0, cacheHits: 0,
+    feedAnswers: 0, revokedDenials: 0,
     memory: { first: 0, maxStart: 0, maxEnd: 0, perEpoch: [] },
   };
   const problem = (n: number, what: string, t?: Tracked) => {
@@ -454,8 +508,28 @@ function run(seed: number, minRequests: number, minAnswers: number): { problems:
     };
     let lastSweep = proxy.nowMs;
     const bearers = new Set<string>();
+    /** Revocation keys from well-formed feed answers: the latest exp, and when the filter had them. */
+    const revoked = new Map<string, { exp: number; at: number }>();
+
+    const settleFeed = (call: HttpCall) => {
+      if (call.cluster !== TOKEN_SERVICE_CLUSTER || call.header(":authority") !== TOKEN_SERVICE_CLUSTER || call.body.length !== 0) {
+        problem(-1, `feed poll ${call.cluster} ${JSON.stringify(call.headers)}`);
+      }
+      const path = call.header(":path")!;
+      if (!path.startsWith(REVOCATION_PATH) || !/^(\?since=[0-9A-Za-z*._%-]+)?$/.test(path.slice(REVOCATION_PATH.length))) problem(-1, `feed poll path ${path}`);
+      const rep = feedReply(g, proxy.nowMs, pools);
+      if (rep.kind === "hang") return;
+      stats.feedAnswers++;
+      if (rep.kind === "fail") return call.fail();
+      call.respond({ status: rep.status, headers: [["content-type", "application/json"]], body: rep.body });
+      for (const { key, exp } of rep.revoked ?? []) {
+        const known = revoked.get(key);
+        if (key.length > 0 && key.length <= 4096 && (!known || exp > known.exp)) revoked.set(key, { exp, at: proxy.nowMs });
+      }
+    };
 
     const settle = (call: HttpCall) => {
+      if (isFeedPoll(call)) return settleFeed(call);
       const token = new URLSearchParams(call.bodyText).get("token") ?? "";
       // The issuer is asked about exactly the bearer tokens requests carried, at the right place.
       if (!bearers.has(token)) problem(-1, `introspection of a token no request carried as a bearer: ${JSON.stringify(call.bodyText.slice(0, 200))}`);
@@ -494,6 +568,7 @@ function run(seed: number, minRequests: number, minAnswers: number): { problems:
           problem(t.n, `denial body is not JSON: ${r.bodyText}`, t);
         }
         if (Object.keys(body).sort().join() !== "error,error_description,request_id") problem(t.n, `denial body keys ${r.bodyText}`, t);
+        if (body.error_description === "the token has been revoked") stats.revokedDenials++;
         // request_id echoes the client's x-request-id, which never holds a token here.
         if (String(body.error_description).includes(MARK) || r.headers.some(([, val]) => val.includes(MARK))) {
           problem(t.n, `token in a denial: ${r.bodyText}`, t);
@@ -539,6 +614,11 @@ function run(seed: number, minRequests: number, minAnswers: number): { problems:
           (!rule || satisfies(rule, a)),
       );
       if (!backing) problem(t.n, `continued as ${JSON.stringify(subject)} ${JSON.stringify(roles)} with no active answer for its token that allows ${JSON.stringify(path)}`, t);
+      const revocationKey = kind === "api-token" ? apiTokenKey(token) : decodeURIComponent(get(PREFIX + "token-id") ?? "");
+      const revocation = revoked.get(revocationKey);
+      if (revocation && revocation.at <= t.pausedAt && revocation.exp > Math.floor(proxy.nowMs / 1000)) {
+        problem(t.n, `continued although the feed revoked its token at ${revocation.at} until ${revocation.exp}`, t);
+      }
     };
 
     const sweep = () => {
@@ -608,6 +688,7 @@ function run(seed: number, minRequests: number, minAnswers: number): { problems:
     }
     stats.coalesced += proxy.metrics.counter("altgate.introspection_coalesced") ?? 0;
     stats.cacheHits += proxy.metrics.counter("altgate.cache_hits") ?? 0;
+    if ((proxy.metrics.counter("altgate.revocation_polls") ?? 0) === 0) problem(-1, "the revocation feed was never polled");
     const memEnd = Math.max(...workers.map((w) => w.memoryBytes));
     stats.memory.perEpoch.push([memStart, memEnd]);
     stats.memory.maxStart = Math.max(stats.memory.maxStart, memStart);
@@ -627,7 +708,8 @@ describe("the filter under random and malformed input", () => {
         `filter fuzz seed ${SEED}: ${stats.requests} header sets, ${stats.answers} introspection answers ` +
           `(${stats.failures} resets, ${stats.timeouts} timeouts) in ${stats.epochs} proxies, ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
           `continued: ${stats.continuedPublic} public, ${stats.continuedAuthenticated} authenticated; local responses ${JSON.stringify(stats.local)}; ` +
-          `cache hits ${stats.cacheHits}, coalesced ${stats.coalesced}; closed by client ${stats.closed}; wasm memory per worker: ${mb(stats.memory.first)} at start, ` +
+          `cache hits ${stats.cacheHits}, coalesced ${stats.coalesced}; closed by client ${stats.closed}; ` +
+          `${stats.feedAnswers} feed answers, ${stats.revokedDenials} revoked tokens refused; wasm memory per worker: ${mb(stats.memory.first)} at start, ` +
           `at most ${mb(stats.memory.maxEnd)} after ${EPOCH} requests (per proxy start→end: ${stats.memory.perEpoch.map(([a, b]) => `${mb(a)}→${mb(b)}`).join(", ")})`,
       );
       expect(problems).toEqual([]);
@@ -638,6 +720,7 @@ describe("the filter under random and malformed input", () => {
       expect(stats.continuedPublic).toBeGreaterThan(stats.requests / 100);
       for (const status of [400, 401, 403, 503]) expect(stats.local[status] ?? 0).toBeGreaterThan(stats.requests / 200);
       expect(stats.coalesced).toBeGreaterThan(100);
+      expect(stats.revokedDenials).toBeGreaterThan(stats.requests / 1000);
     },
     300_000,
   );

@@ -31,6 +31,7 @@ export const CLIENT_ID = "altgate-gateway";
 export const CLIENT_SECRET = "gateway-secret-7Qx";
 export const TOKEN_SERVICE_CLUSTER = "altgate-server";
 export const TOKEN_SERVICE_PATH = "/internal/v1/introspect";
+export const REVOCATION_PATH = "/internal/v1/revocations";
 export const HMAC_KEY = "k".repeat(16) + "0123456789abcdef";
 export const TIMEOUT_MS = 1500;
 
@@ -63,6 +64,8 @@ export interface ConfigOptions {
   timeoutMs?: number;
   /** Adds the token service issuer for `agt_` tokens. */
   apiTokens?: boolean;
+  /** Adds the token service's revocation feed. */
+  revocations?: { pollMs?: number; timeoutMs?: number };
   defaultAction?: "allow" | "deny";
   rules?: Rule[];
 }
@@ -87,6 +90,13 @@ export function filterConfig(o: ConfigOptions = {}): Record<string, unknown> {
       token_prefix: "agt_",
     };
   }
+  const revocations = o.revocations && {
+    cluster: TOKEN_SERVICE_CLUSTER,
+    authority: TOKEN_SERVICE_CLUSTER,
+    path: REVOCATION_PATH,
+    ...(o.revocations.pollMs !== undefined && { poll_ms: o.revocations.pollMs }),
+    ...(o.revocations.timeoutMs !== undefined && { timeout_ms: o.revocations.timeoutMs }),
+  };
   const identity: Record<string, unknown> = { strip_authorization: o.stripAuthorization ?? true };
   if (o.headerPrefix !== undefined) identity.header_prefix = o.headerPrefix;
   if (o.hmacKey !== undefined) identity.hmac_key = o.hmacKey;
@@ -98,6 +108,7 @@ export function filterConfig(o: ConfigOptions = {}): Record<string, unknown> {
     on_issuer_failure: "deny",
   };
   if (o.defaultAction !== undefined) config.default_action = o.defaultAction;
+  if (revocations) config.revocations = revocations;
   return config;
 }
 
@@ -254,11 +265,33 @@ export class Gateway {
     return stream;
   }
 
-  /** The one call still waiting for an answer; fails the test if there are none or several. */
+  /** The one introspection call still waiting for an answer; fails the test if there are none or several. */
   onlyPendingCall(): HttpCall {
-    const pending = this.proxy.pendingHttpCalls;
+    const pending = this.proxy.pendingHttpCalls.filter((c) => !isFeedPoll(c));
     expect(pending).toHaveLength(1);
     return pending[0]!;
+  }
+
+  /** Every poll of the revocation feed so far, oldest first. */
+  feedPolls(): HttpCall[] {
+    return this.proxy.httpCalls.filter(isFeedPoll);
+  }
+
+  /** The one feed poll still waiting for an answer; fails the test if there are none or several. */
+  pendingFeedPoll(): HttpCall {
+    const pending = this.feedPolls().filter((c) => c.state === "pending");
+    expect(pending).toHaveLength(1);
+    return pending[0]!;
+  }
+
+  /** Answers the pending feed poll with 200 and these entries (exp in seconds from now, default an hour). */
+  answerFeed(cursor: string, revoked: { key: string; expiresInS?: number }[] = []): HttpCall {
+    const call = this.pendingFeedPoll();
+    const nowS = Math.floor(this.nowMs / 1000);
+    const body = { cursor, revoked: revoked.map((r) => ({ key: r.key, exp: nowS + (r.expiresInS ?? 3600) })) };
+    call.respond({ status: 200, headers: [["content-type", "application/json"]], body: JSON.stringify(body) });
+    this.expectAlive();
+    return call;
   }
 
   /** Answers the one pending call with a Keycloak-like body for `claims`. */
@@ -348,6 +381,15 @@ export function denial(stream: HttpStream): Denied {
     wwwAuthenticate: header(local.headers, "www-authenticate"),
     retryAfter: header(local.headers, "retry-after"),
   };
+}
+
+export function isFeedPoll(call: HttpCall): boolean {
+  return call.header(":method") === "GET" && (call.header(":path") ?? "").startsWith(REVOCATION_PATH);
+}
+
+/** The revocation feed's key for an API token: SHA-256 of the whole token, lowercase hex. */
+export function apiTokenKey(token: string): string {
+  return sha256(token).toString("hex");
 }
 
 export function sha256(text: string): Buffer {

@@ -25,6 +25,10 @@ export function invalidToken(why: string): Denial {
   return new Denial(401, "invalid_token", why, "invalid_token");
 }
 
+export function revoked(): Denial {
+  return new Denial(401, "invalid_token", "the token has been revoked", "revoked");
+}
+
 export function forbidden(why: string): Denial {
   return new Denial(403, "insufficient_scope", why, "forbidden");
 }

@@ -58,9 +58,11 @@ export class Issuers {
   }
 
   /** API tokens carry their prefix; everything else is an OIDC access token for Keycloak. */
+  isApiToken(token: string): bool {
+    return this.apiTokens !== null && this.apiTokenPrefix.length > 0 && token.startsWith(this.apiTokenPrefix);
+  }
+
   forToken(token: string): Issuer | null {
-    const api = this.apiTokens;
-    if (api !== null && this.apiTokenPrefix.length > 0 && token.startsWith(this.apiTokenPrefix)) return api;
-    return this.keycloak;
+    return this.isApiToken(token) ? this.apiTokens : this.keycloak;
   }
 }

@@ -11,6 +11,9 @@ export class Metrics {
   cacheHits: u32 = 0;
   cacheMisses: u32 = 0;
   cacheEvictions: u32 = 0;
+  revocationPolls: u32 = 0;
+  revocationPollFailures: u32 = 0;
+  revocationsDropped: u32 = 0;
   deniedByReason: Map<string, u32> = new Map();
 
   static define(): Metrics {
@@ -24,6 +27,9 @@ export class Metrics {
     m.cacheHits = defineMetric(METRIC_COUNTER, "altgate.cache_hits");
     m.cacheMisses = defineMetric(METRIC_COUNTER, "altgate.cache_misses");
     m.cacheEvictions = defineMetric(METRIC_COUNTER, "altgate.cache_evictions");
+    m.revocationPolls = defineMetric(METRIC_COUNTER, "altgate.revocation_polls");
+    m.revocationPollFailures = defineMetric(METRIC_COUNTER, "altgate.revocation_poll_failures");
+    m.revocationsDropped = defineMetric(METRIC_COUNTER, "altgate.revocations_dropped");
     const reasons = ["missing_token", "malformed", "invalid_token", "forbidden", "no_rule", "bad_path", "issuer_unavailable", "revoked"];
     for (let i = 0; i < reasons.length; i++) {
       const r = unchecked(reasons[i]);
@@ -35,7 +41,6 @@ export class Metrics {
   inc(id: u32): void {
     incrementMetric(id, 1);
   }
-
 
   deny(reason: string): void {
     incrementMetric(this.denied, 1);

@@ -1,5 +1,6 @@
 // The filter's root context: configuration, the shared cache, outgoing introspection calls and
-// the requests waiting on them. One per worker VM; the cache it uses is shared by all of them.
+// the requests waiting on them, and the revocation feed's poller. One per worker VM; the cache and
+// the revoked set it uses are shared by all of them.
 import { RootContext, Context } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { Config, parseConfigBytes } from "../config";
 import { HmacSha256 } from "../hmac";
@@ -14,6 +15,7 @@ import {
 import { SharedCache } from "./shared-cache";
 import { Issuers, Issuer } from "./issuer";
 import { Metrics } from "./metrics";
+import { RevocationPoller } from "./revocation-feed";
 import { AltgateStream, Verdict } from "./stream";
 
 /** How often requests waiting on another worker's introspection re-read the shared cache. */
@@ -37,6 +39,8 @@ export class AltgateRoot extends RootContext {
   headerNames: IdentityHeaderNames = new IdentityHeaderNames("x-altgate-");
   hmac: HmacSha256 | null = null;
   metrics: Metrics = new Metrics();
+  /** null when no revocation feed is configured. */
+  revocations: RevocationPoller | null = null;
   configured: bool = false;
 
   /** Calls this worker has in flight, by the token the host gave the call. */
@@ -44,6 +48,9 @@ export class AltgateRoot extends RootContext {
   /** The same calls by token hash, so local requests with the same token join instead of calling. */
   private callsByHash: Map<string, InFlight> = new Map();
   private remoteWaits: Map<string, RemoteWait> = new Map();
+  // Envoy restarts the tick timer on every proxy_set_tick_period_milliseconds: setting it again
+  // for each new waiter would keep postponing the tick, so it is set only when it changes.
+  private tickPeriod: u32 = 0;
 
   onConfigure(configuration_size: u32): bool {
     const raw = getBuffer(BUFFER_PLUGIN_CONFIGURATION, 0, configuration_size);
@@ -61,8 +68,22 @@ export class AltgateRoot extends RootContext {
     this.cache.init();
     this.headerNames = new IdentityHeaderNames(config.identity.headerPrefix);
     this.hmac = config.identity.hmacKey.length > 0 ? new HmacSha256(Uint8Array.wrap(String.UTF8.encode(config.identity.hmacKey))) : null;
+    const feed = config.revocations;
+    let poller: RevocationPoller | null = null;
+    if (feed !== null) {
+      poller = new RevocationPoller(feed, this.metrics);
+      poller.init();
+    }
+    this.revocations = poller;
+    this.scheduleTicks();
     this.configured = true;
     return true;
+  }
+
+  /** Whether the revocation feed has revoked `key`; never, when no feed is configured. */
+  isRevoked(key: string): bool {
+    const poller = this.revocations;
+    return poller !== null && poller.isRevoked(key, nowMs());
   }
 
   createContext(context_id: u32): Context {
@@ -112,6 +133,11 @@ export class AltgateRoot extends RootContext {
   }
 
   onHttpCallResponse(token: u32, headers: u32, body_size: u32, _trailers: u32): void {
+    const poller = this.revocations;
+    if (poller !== null && poller.owns(token)) {
+      poller.onResponse(headers, body_size);
+      return;
+    }
     if (!this.calls.has(token)) return;
     const inFlight = this.calls.get(token);
     this.calls.delete(token);
@@ -173,7 +199,23 @@ export class AltgateRoot extends RootContext {
   private waitForOtherWorker(stream: AltgateStream, hash: Uint8Array, hashHex: string): void {
     if (!this.remoteWaits.has(hashHex)) this.remoteWaits.set(hashHex, new RemoteWait(hash));
     this.remoteWaits.get(hashHex).waiters.push(stream);
-    setTickPeriod(WAIT_POLL_MS);
+    this.scheduleTicks();
+  }
+
+  /**
+   * One tick serves both of its uses: every WAIT_POLL_MS while requests wait on another worker (or
+   * until the first look at the revocation feed), otherwise every poll_ms so that the worker can
+   * take its turn at the feed; none when neither applies. Polls go by the due time in shared data,
+   * not by tick count, so a fast tick does not poll faster.
+   */
+  private scheduleTicks(): void {
+    const poller = this.revocations;
+    let period: u32 = 0;
+    if (this.remoteWaits.size > 0 || (poller !== null && !poller.started)) period = WAIT_POLL_MS;
+    else if (poller !== null) period = <u32>poller.feed.pollMs;
+    if (period == this.tickPeriod) return;
+    this.tickPeriod = period;
+    setTickPeriod(period);
   }
 
   onTick(): void {
@@ -192,7 +234,9 @@ export class AltgateRoot extends RootContext {
       }
       this.wake(wait.waiters, this.verdictFromCache(current.kind, current.payload));
     }
-    if (this.remoteWaits.size == 0) setTickPeriod(0);
+    const poller = this.revocations;
+    if (poller !== null) poller.tick(now);
+    this.scheduleTicks();
   }
 
   private retakeOver(wait: RemoteWait): void {

@@ -1,5 +1,6 @@
 // One request through the filter: strip identity headers, match the route, extract the bearer
-// token, consult the shared cache or the issuer, authorize, and hand a trusted identity upstream.
+// token, consult the shared cache or the issuer, check the revoked set, authorize, and hand a
+// trusted identity upstream.
 import { Context, FilterHeadersStatusValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { extractBearer, BearerKind } from "../bearer";
 import { matchRoute, authorize, Decision, DecisionKind } from "../rules";
@@ -13,7 +14,7 @@ import {
 import { trackStream } from "../abi/exports";
 import {
   Denial, badPath, challenge, denialBody, forbidden, invalidToken, issuerUnavailable, malformedAuthorization,
-  missingToken, noRule, RETRY_AFTER_S,
+  missingToken, noRule, revoked, RETRY_AFTER_S,
 } from "./denial";
 import { AltgateRoot } from "./root";
 
@@ -103,6 +104,9 @@ export class AltgateStream extends Context {
       return this.finish(root.verdictFromCache(cached.kind, cached.payload));
     }
     root.metrics.inc(root.metrics.cacheMisses);
+    // An API token's revocation key is its own hash, known before the issuer is asked: a revoked
+    // one costs no introspection call.
+    if (root.issuers.isApiToken(this.token) && root.isRevoked(this.hashHex)) return this.deny(revoked());
     const verdict = root.introspect(this, this.token, this.hash, this.hashHex);
     if (verdict !== null) return this.finish(verdict);
     return STOP;
@@ -124,6 +128,10 @@ export class AltgateStream extends Context {
     const identity = verdict.identity;
     if (verdict.kind != VerdictKind.Active || identity === null) return this.deny(invalidToken(verdict.reason));
     const root = this.root;
+    // Checked on every allow, cached identities included: the cache may hold a token's positive
+    // answer for positive_ttl_s, and a revocation must not wait for it to run out. The entry stays
+    // cached; every later request finds the revocation the same way, without a new introspection.
+    if (root.isRevoked(identity.tokenKind == "api-token" ? this.hashHex : identity.tokenId)) return this.deny(revoked());
     if (this.route.kind != DecisionKind.NoRuleMatched) {
       const decision = authorize(root.config.rules, this.route, identity.roles, identity.scopes);
       if (decision.kind != DecisionKind.Allowed) return this.deny(forbidden(decision.reason));
