@@ -71,7 +71,7 @@ describe("the start command", () => {
       expect(tokenLine).toBeDefined();
       expect(curlLine).toContain(s.info.entryUrl);
       const answer = execFileSync("bash", ["-c", `set -euo pipefail\n${tokenLine}\n${curlLine}`], { encoding: "utf8" });
-      expect(JSON.parse(answer).headers["x-altgate-filter"]).toBe("altgate");
+      expect(JSON.parse(answer).identity.username).toBe("alice");
       expect(Object.keys(s.info.pids).sort()).toEqual(["envoy", "keycloak", "model-runtime", "postgres", "server"]);
 
       process.kill(-s.child.pid!, "SIGINT");

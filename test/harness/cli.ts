@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { writeFileSync, readFileSync, existsSync, rmSync, mkdirSync } from "node:fs";
 import { runRoot, repoRoot, log } from "./paths.ts";
-import { ensureTools, MissingPrerequisite } from "./tools.ts";
+import { ensureTools, ensureTestTools, MissingPrerequisite } from "./tools.ts";
 import { startStack, type Stack, type StackInfo } from "./stack.ts";
 import { registered, stopProcess } from "./processes.ts";
 
@@ -111,6 +111,7 @@ async function main(): Promise<void> {
       case "test":
         // Tools first, so a missing prerequisite is reported plainly before any test starts.
         await ensureTools();
+        await ensureTestTools();
         process.exitCode = await runVitest(rest);
         return;
       default:

@@ -133,3 +133,10 @@ export async function ensureTools(): Promise<{ envoy: string; keycloak: string }
   const [envoy, keycloak] = await Promise.all([ensureEnvoy(), ensureKeycloak()]);
   return { envoy, keycloak };
 }
+
+/** What only the tests need besides the stack: Chromium for the portal, MLServer for interoperability. */
+export async function ensureTestTools(): Promise<void> {
+  const [{ ensureChromium }, { ensureMlserver }] = await Promise.all([import("./chromium.ts"), import("./mlserver.ts")]);
+  await ensureChromium();
+  await ensureMlserver();
+}
