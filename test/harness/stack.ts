@@ -42,6 +42,8 @@ export interface Stack {
   server: Server;
   postgres: Postgres;
   models: Runtime;
+  /** The server's environment, to start more replicas of it. */
+  serverEnv: Record<string, string>;
   /** Everything a test or a user needs to reach the stack, as plain data. */
   info: StackInfo;
   stop(): Promise<void>;
@@ -86,6 +88,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     log("stack", `starting in ${runDir}`);
     // A fresh signing key per run: the filter signs the identity headers, the server verifies them.
     const identityKey = randomBytes(32).toString("hex");
+    let serverEnv: Record<string, string> = {};
     const keycloakStarting = startKeycloak(tools.keycloak, runDir).then((k) => (parts.keycloak = k));
     const modelsStarting = startRuntime(ONNX_MODELS, { runDir }).then((m) => (parts.models = m));
     const serverStarting = Promise.all([startPostgres(dbDir, logDir), modelsStarting, keycloakStarting.then((k) => k.issuer)])
@@ -103,7 +106,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
             2,
           ),
         );
-        return startServer(runDir, {
+        serverEnv = {
           DATABASE_URL: pg.url,
           ALTGATE_MODELS: registry,
           ALTGATE_IDENTITY_HMAC_KEY: identityKey,
@@ -112,7 +115,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           KEYCLOAK_REVOCATION_ENDPOINT: `${issuer}/protocol/openid-connect/revoke`,
           ALTGATE_PORTAL_ISSUER: issuer,
           ...opts.serverEnv,
-        });
+        };
+        return startServer(runDir, serverEnv);
       })
       .then((s) => (parts.server = s));
     const [keycloak, server] = await Promise.all([keycloakStarting, serverStarting]);
@@ -150,7 +154,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       },
       logs: logDir,
     };
-    return { runDir, tools, envoy, keycloak, server, postgres, models: parts.models!, info, stop: stopAll };
+    return { runDir, tools, envoy, keycloak, server, postgres, models: parts.models!, serverEnv, info, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

