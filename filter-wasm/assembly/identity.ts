@@ -118,21 +118,33 @@ const SUFFIXES: StaticArray<string> = ["subject", "username", "client", "roles",
  * be refused) it still strips the eight names the filter would set, never nothing.
  */
 export function isIdentityHeader(name: string, prefix: string): bool {
+  return identityName(changetype<usize>(name), name.length, 1, prefix);
+}
+
+/** isIdentityHeader for a name given as its Latin-1 bytes, as a header map holds it. */
+export function isIdentityHeaderBytes(ptr: usize, len: usize, prefix: string): bool {
+  return <u64>len <= <u64>i32.MAX_VALUE && identityName(ptr, <i32>len, 0, prefix);
+}
+
+/** The name is `len` characters at `ptr`, each `1 << shift` bytes wide (UTF-16 or Latin-1). */
+function identityName(ptr: usize, len: i32, shift: i32, prefix: string): bool {
   if (prefix.length == 0) {
     for (let i = 0; i < SUFFIXES.length; i++) {
       const suffix = unchecked(SUFFIXES[i]);
-      if (name.length == suffix.length && startsWithIgnoreCase(name, suffix)) return true;
+      if (len == suffix.length && startsWithIgnoreCase(ptr, len, shift, suffix)) return true;
     }
     return false;
   }
-  return startsWithIgnoreCase(name, prefix);
+  return startsWithIgnoreCase(ptr, len, shift, prefix);
 }
 
-function startsWithIgnoreCase(s: string, prefix: string): bool {
+function startsWithIgnoreCase(ptr: usize, len: i32, shift: i32, prefix: string): bool {
   const n = prefix.length;
-  if (s.length < n) return false;
+  if (len < n) return false;
   for (let i = 0; i < n; i++) {
-    if (lowerAscii(s.charCodeAt(i)) != lowerAscii(prefix.charCodeAt(i))) return false;
+    const at = ptr + (<usize>i << shift);
+    const c = shift != 0 ? <i32>load<u16>(at) : <i32>load<u8>(at);
+    if (lowerAscii(c) != lowerAscii(prefix.charCodeAt(i))) return false;
   }
   return true;
 }

@@ -1,6 +1,2 @@
-// The altgate filter module: the proxy-wasm exports and the root context factory.
+// The altgate filter module: its proxy-wasm exports, which create the root context and the streams.
 export * from "./abi/exports";
-import { registerRootContext } from "@gcoredev/proxy-wasm-sdk-as/assembly";
-import { AltgateRoot } from "./filter/root";
-
-registerRootContext((context_id: u32) => new AltgateRoot(context_id), "altgate");

@@ -71,14 +71,29 @@ export class Sha256 {
   updateString(s: string): Sha256 {
     const len = s.length;
     const p = changetype<usize>(s);
+    const block = changetype<usize>(this.block);
     let i = 0;
     while (i < len) {
+      // Tokens are ASCII: runs of it go straight into the block, compressed whenever it fills.
+      const run = min(SHA256_BLOCK_LENGTH - this.fill, len - i);
+      const dst = block + <usize>this.fill;
+      let k = 0;
+      while (k < run) {
+        const a = <u32>load<u16>(p + (<usize>(i + k) << 1));
+        if (a >= 0x80) break;
+        store<u8>(dst + <usize>k, <u8>a);
+        k++;
+      }
+      i += k;
+      this.fill += k;
+      this.total += <u64>k;
+      if (this.fill == SHA256_BLOCK_LENGTH) {
+        this.compress(block);
+        this.fill = 0;
+      }
+      if (k == run) continue;
       let c = <u32>load<u16>(p + (<usize>i << 1));
       i++;
-      if (c < 0x80) {
-        this.pushByte(c);
-        continue;
-      }
       if (c < 0x800) {
         this.pushByte(0xc0 | (c >> 6));
         this.pushByte(0x80 | (c & 0x3f));
@@ -158,21 +173,35 @@ export class Sha256 {
     const s = this.state;
     let a = unchecked(s[0]), b = unchecked(s[1]), c = unchecked(s[2]), d = unchecked(s[3]);
     let e = unchecked(s[4]), f = unchecked(s[5]), g = unchecked(s[6]), h = unchecked(s[7]);
-    for (let t = 0; t < 64; t++) {
-      const S1 = rotr<u32>(e, 6) ^ rotr<u32>(e, 11) ^ rotr<u32>(e, 25);
-      const ch = (e & f) ^ (~e & g);
-      const t1 = h + S1 + ch + unchecked(K[t]) + unchecked(w[t]);
-      const S0 = rotr<u32>(a, 2) ^ rotr<u32>(a, 13) ^ rotr<u32>(a, 22);
-      const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = S0 + maj;
-      h = g;
-      g = f;
-      f = e;
-      e = d + t1;
-      d = c;
-      c = b;
-      b = a;
-      a = t1 + t2;
+    // Eight rounds per iteration, the variables' roles rotating in the code rather than their
+    // values moving between them.
+    const kp = changetype<usize>(K);
+    const wp = changetype<usize>(w);
+    for (let t: usize = 0; t < 256; t += 32) {
+      h += S1(e) + ch(e, f, g) + load<u32>(kp + t) + load<u32>(wp + t);
+      d += h;
+      h += S0(a) + maj(a, b, c);
+      g += S1(d) + ch(d, e, f) + load<u32>(kp + t, 4) + load<u32>(wp + t, 4);
+      c += g;
+      g += S0(h) + maj(h, a, b);
+      f += S1(c) + ch(c, d, e) + load<u32>(kp + t, 8) + load<u32>(wp + t, 8);
+      b += f;
+      f += S0(g) + maj(g, h, a);
+      e += S1(b) + ch(b, c, d) + load<u32>(kp + t, 12) + load<u32>(wp + t, 12);
+      a += e;
+      e += S0(f) + maj(f, g, h);
+      d += S1(a) + ch(a, b, c) + load<u32>(kp + t, 16) + load<u32>(wp + t, 16);
+      h += d;
+      d += S0(e) + maj(e, f, g);
+      c += S1(h) + ch(h, a, b) + load<u32>(kp + t, 20) + load<u32>(wp + t, 20);
+      g += c;
+      c += S0(d) + maj(d, e, f);
+      b += S1(g) + ch(g, h, a) + load<u32>(kp + t, 24) + load<u32>(wp + t, 24);
+      f += b;
+      b += S0(c) + maj(c, d, e);
+      a += S1(f) + ch(f, g, h) + load<u32>(kp + t, 28) + load<u32>(wp + t, 28);
+      e += a;
+      a += S0(b) + maj(b, c, d);
     }
     unchecked((s[0] += a));
     unchecked((s[1] += b));
@@ -183,6 +212,26 @@ export class Sha256 {
     unchecked((s[6] += g));
     unchecked((s[7] += h));
   }
+}
+
+// @ts-ignore: decorator
+@inline function S0(x: u32): u32 {
+  return rotr<u32>(x, 2) ^ rotr<u32>(x, 13) ^ rotr<u32>(x, 22);
+}
+
+// @ts-ignore: decorator
+@inline function S1(x: u32): u32 {
+  return rotr<u32>(x, 6) ^ rotr<u32>(x, 11) ^ rotr<u32>(x, 25);
+}
+
+// @ts-ignore: decorator
+@inline function ch(x: u32, y: u32, z: u32): u32 {
+  return (x & y) ^ (~x & z);
+}
+
+// @ts-ignore: decorator
+@inline function maj(x: u32, y: u32, z: u32): u32 {
+  return (x & y) ^ (x & z) ^ (y & z);
 }
 
 // The filter is single-threaded and hashing never re-enters, so one-shot helpers share a hasher.

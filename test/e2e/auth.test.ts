@@ -101,3 +101,36 @@ describe("authentication at the filter (real Envoy, real Keycloak)", () => {
     expect(calls).toBe(1);
   });
 });
+
+describe("a request body arriving while the filter waits for Keycloak", () => {
+  it("does not release the request upstream before the verdict", async () => {
+    const { connect } = await import("node:net");
+    const port = Number(new URL(stack.entryUrl).port);
+    const keycloak = stack.pids.keycloak!;
+    const body = JSON.stringify({ inputs: { features: [[5.1, 3.5, 1.4, 0.2]] } });
+    // Frozen, Keycloak accepts the connection and never answers: the call stays in flight for its
+    // whole timeout, and the body arrives in the middle of it.
+    process.kill(-keycloak, "SIGSTOP");
+    let answer = "";
+    try {
+      answer = await new Promise<string>((resolve, reject) => {
+        const sock = connect({ host: "127.0.0.1", port });
+        let got = "";
+        sock.on("data", (d) => (got += d));
+        sock.on("error", reject);
+        sock.on("close", () => resolve(got));
+        sock.write(
+          `POST /v1/models/iris-classifier/predict HTTP/1.1\r\nHost: altgate\r\nAuthorization: Bearer body-race-${Date.now()}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+        );
+        setTimeout(() => sock.write(body), 300);
+      });
+    } finally {
+      process.kill(-keycloak, "SIGCONT");
+    }
+    // The filter's own 503, not anything from the server (whose errors are problem+json).
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer).toContain("content-type: application/json");
+    expect(answer).toContain('"error":"temporarily_unavailable"');
+  });
+});

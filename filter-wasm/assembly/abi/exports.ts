@@ -1,51 +1,69 @@
-// The module's proxy-wasm exports: the SDK's, except proxy_on_done and proxy_on_delete. The SDK
-// looks every context up in a map that never holds the root context, so Envoy's shutdown calls for
-// the root (and any id it does not know) abort the VM. These versions ignore ids they do not own.
-export {
-  malloc,
-  proxy_abi_version_0_2_1,
-  proxy_on_vm_start,
-  proxy_validate_configuration,
-  proxy_on_configure,
-  proxy_on_tick,
-  proxy_on_foreign_function,
-  proxy_on_queue_ready,
-  proxy_on_context_create,
-  proxy_on_request_headers,
-  proxy_on_request_body,
-  proxy_on_request_trailers,
-  proxy_on_request_metadata,
-  proxy_on_response_headers,
-  proxy_on_response_body,
-  proxy_on_response_trailers,
-  proxy_on_response_metadata,
-  proxy_on_http_call_response,
-  proxy_on_grpc_receive_initial_metadata,
-  proxy_on_grpc_trailing_metadata,
-  proxy_on_grpc_receive,
-  proxy_on_grpc_close,
-  proxy_on_downstream_data,
-  proxy_on_upstream_data,
-  proxy_on_upstream_connection_close,
-  proxy_on_downstream_connection_close,
-  proxy_on_new_connection,
-  proxy_on_log,
-} from "@gcoredev/proxy-wasm-sdk-as/assembly/proxy";
-import { deleteContext } from "@gcoredev/proxy-wasm-sdk-as/assembly/runtime";
+// The module's proxy-wasm exports, dispatching straight to the filter's root and streams. The
+// SDK's dispatch was not used: on every stream creation it built debug strings listing every open
+// stream (work growing with the number of open streams, even though they were never logged), and
+// it aborted the VM on ids it did not know, such as the root's at shutdown.
+//
+// Callbacks the filter has no use for are not exported: Envoy then does what the SDK's defaults
+// did (continue, or nothing) without entering the VM. Every export here is total: an id it does
+// not know is ignored, or, for a stream, taken as a new one, so no host call can abort the VM.
+import "@gcoredev/proxy-wasm-sdk-as/assembly/runtime";
+import { AltgateRoot } from "../filter/root";
+import { AltgateStream } from "../filter/stream";
 
-const liveStreams = new Set<u32>();
+export { malloc } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
 
-export function trackStream(contextId: u32): void {
-  liveStreams.add(contextId);
+export function proxy_abi_version_0_2_1(): void {}
+
+// One plugin per VM: the first root id Envoy announces names the root, as in the SDK.
+let root: AltgateRoot | null = null;
+const streams = new Map<u32, AltgateStream>();
+
+function rootFor(contextId: u32): AltgateRoot {
+  let r = root;
+  if (r === null) {
+    r = new AltgateRoot(contextId);
+    root = r;
+  }
+  return r;
 }
 
-/** Streams have nothing to flush and the root keeps no buffered state: done at once. */
-export function proxy_on_done(_context_id: u32): u32 {
+function streamFor(contextId: u32, rootContextId: u32): AltgateStream {
+  // AssemblyScript's Map.get aborts on a missing key: always has() first.
+  if (streams.has(contextId)) return streams.get(contextId);
+  const stream = new AltgateStream(contextId, rootFor(rootContextId));
+  streams.set(contextId, stream);
+  return stream;
+}
+
+export function proxy_on_vm_start(_root_context_id: u32, _vm_configuration_size: u32): u32 {
   return 1;
 }
 
+export function proxy_on_configure(root_context_id: u32, configuration_size: u32): u32 {
+  return rootFor(root_context_id).onConfigure(configuration_size) ? 1 : 0;
+}
+
+export function proxy_on_tick(_root_context_id: u32): void {
+  const r = root;
+  if (r !== null) r.onTick();
+}
+
+export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
+  if (root_context_id == 0) rootFor(context_id);
+  else streamFor(context_id, root_context_id);
+}
+
+export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
+  const r = root;
+  // A stream Envoy did not announce is still judged, never let through unexamined.
+  return streamFor(context_id, r === null ? 0 : r.context_id).onRequestHeaders(headers, end_of_stream != 0);
+}
+
+export function proxy_on_http_call_response(_context_id: u32, token: u32, headers: u32, body_size: u32, trailers: u32): void {
+  const r = root;
+  if (r !== null) r.onHttpCallResponse(token, headers, body_size, trailers);
+}
+
 export function proxy_on_delete(context_id: u32): void {
-  if (!liveStreams.has(context_id)) return;
-  liveStreams.delete(context_id);
-  deleteContext(context_id);
+  streams.delete(context_id);
 }

@@ -42,7 +42,7 @@ function takeBuffer(): ArrayBuffer {
  * bytes that are not valid UTF-8 is judged on exactly what arrived (a lenient UTF-8 decoder can
  * drop or rewrite such bytes into characters the grammar would have accepted).
  */
-function latin1(ptr: usize, len: usize): string {
+export function latin1(ptr: usize, len: usize): string {
   const out = changetype<usize>(__new(len << 1, idof<String>()));
   for (let i: usize = 0; i < len; i++) store<u16>(out + (i << 1), load<u8>(ptr + i));
   return changetype<string>(out);
@@ -79,54 +79,68 @@ export function getHeader(map: i32, name: string): string | null {
   return latin1(changetype<usize>(buf), <usize>buf.byteLength);
 }
 
-export class HeaderPairs {
-  names: string[] = [];
-  values: string[] = [];
+/**
+ * The pairs of a header map, repeated names kept, walked in place: each next() points namePtr/
+ * nameLen and valuePtr/valueLen at the next pair's bytes, so nothing is copied that is not asked for.
+ */
+export class HeaderPairCursor {
+  namePtr: usize = 0;
+  nameLen: usize = 0;
+  valuePtr: usize = 0;
+  valueLen: usize = 0;
+  private index: u32 = 0;
+  private count: u32 = 0;
+  private data: usize = 0;
+  private end: usize = 0;
+
+  // Held so the bytes stay alive while the cursor points into them.
+  constructor(private readonly buf: ArrayBuffer) {
+    const size = buf.byteLength;
+    const base = changetype<usize>(buf);
+    const count = size < 4 ? 0 : load<u32>(base);
+    // Layout: count, then (name length, value length) per pair, then each NUL-terminated name and value.
+    if (<u64>count * 8 + 4 <= <u64>size) {
+      this.count = count;
+      this.data = base + 4 + <usize>count * 8;
+      this.end = base + <usize>size;
+    }
+  }
+
+  /** False once every pair has been seen, or at the first pair the buffer is too short for. */
+  next(): bool {
+    if (this.index >= this.count) return false;
+    const base = changetype<usize>(this.buf);
+    const nameLen = <usize>load<u32>(base + 4 + <usize>this.index * 8);
+    const valueLen = <usize>load<u32>(base + 8 + <usize>this.index * 8);
+    const data = this.data;
+    if (<u64>data + <u64>nameLen + 1 + <u64>valueLen + 1 > <u64>this.end) {
+      this.index = this.count;
+      return false;
+    }
+    this.index++;
+    this.namePtr = data;
+    this.nameLen = nameLen;
+    this.valuePtr = data + nameLen + 1;
+    this.valueLen = valueLen;
+    this.data = data + nameLen + 1 + valueLen + 1;
+    return true;
+  }
 }
 
-/** All pairs of a header map, repeated names kept, decoded as Latin-1. */
-export function getHeaderPairs(map: i32): HeaderPairs {
-  const out = new HeaderPairs();
+export function headerPairs(map: i32): HeaderPairCursor {
   store<usize>(outPtr, 0);
   store<usize>(outSize, 0);
-  if (imports.proxy_get_header_map_pairs(map, outPtr, outSize) != OK) return out;
-  const buf = takeBuffer();
-  const size = buf.byteLength;
-  const base = changetype<usize>(buf);
-  if (size < 4) return out;
-  const count = load<u32>(base);
-  // Layout: count, then (name length, value length) per pair, then each NUL-terminated name and value.
-  if (<u64>count * 8 + 4 > <u64>size) return out;
-  let data = base + 4 + <usize>count * 8;
-  const end = base + <usize>size;
-  for (let i: u32 = 0; i < count; i++) {
-    const nameLen = <usize>load<u32>(base + 4 + <usize>i * 8);
-    const valueLen = <usize>load<u32>(base + 8 + <usize>i * 8);
-    if (data + nameLen + 1 + valueLen + 1 > end) break;
-    out.names.push(latin1(data, nameLen));
-    data += nameLen + 1;
-    out.values.push(latin1(data, valueLen));
-    data += valueLen + 1;
-  }
-  return out;
+  if (imports.proxy_get_header_map_pairs(map, outPtr, outSize) != OK) return new HeaderPairCursor(new ArrayBuffer(0));
+  return new HeaderPairCursor(takeBuffer());
 }
 
-/**
- * The bytes a header string stands for: names read by getHeaderPairs are Latin-1 (one character
- * per byte), and re-encoding them as UTF-8 would name a different header, which then survives
- * removal. Strings with characters past U+00FF were never read from a header: UTF-8.
- */
-function headerBytes(s: string): ArrayBuffer {
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0xff) return String.UTF8.encode(s);
-  }
-  const out = new ArrayBuffer(s.length);
-  for (let i = 0; i < s.length; i++) store<u8>(changetype<usize>(out) + <usize>i, <u8>s.charCodeAt(i));
-  return out;
+/** Removes the header named by exactly these bytes (as read from the map), every value of it. */
+export function removeHeaderBytes(map: i32, namePtr: usize, nameLen: usize): void {
+  imports.proxy_remove_header_map_value(map, namePtr, nameLen);
 }
 
 export function removeHeader(map: i32, name: string): void {
-  const key = headerBytes(name);
+  const key = String.UTF8.encode(name);
   imports.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength);
 }
 

@@ -1,7 +1,6 @@
 // The filter's root context: configuration, the shared cache, outgoing introspection calls and
 // the requests waiting on them, and the revocation feed's poller. One per worker VM; the cache and
 // the revoked set it uses are shared by all of them.
-import { RootContext, Context } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { Config, parseConfigBytes } from "../config";
 import { HmacSha256 } from "../hmac";
 import { IdentityHeaderNames, serializeIdentity, Identity } from "../identity";
@@ -32,7 +31,7 @@ class RemoteWait {
   constructor(readonly hash: Uint8Array) {}
 }
 
-export class AltgateRoot extends RootContext {
+export class AltgateRoot {
   config: Config = new Config();
   issuers: Issuers = new Issuers();
   cache: SharedCache = new SharedCache(1, 0);
@@ -51,6 +50,8 @@ export class AltgateRoot extends RootContext {
   // Envoy restarts the tick timer on every proxy_set_tick_period_milliseconds: setting it again
   // for each new waiter would keep postponing the tick, so it is set only when it changes.
   private tickPeriod: u32 = 0;
+
+  constructor(readonly context_id: u32) {}
 
   onConfigure(configuration_size: u32): bool {
     const raw = getBuffer(BUFFER_PLUGIN_CONFIGURATION, 0, configuration_size);
@@ -84,10 +85,6 @@ export class AltgateRoot extends RootContext {
   isRevoked(key: string): bool {
     const poller = this.revocations;
     return poller !== null && poller.isRevoked(key, nowMs());
-  }
-
-  createContext(context_id: u32): Context {
-    return new AltgateStream(context_id, this);
   }
 
   /**

@@ -1,17 +1,16 @@
 // One request through the filter: strip identity headers, match the route, extract the bearer
 // token, consult the shared cache or the issuer, check the revoked set, authorize, and hand a
 // trusted identity upstream.
-import { Context, FilterHeadersStatusValues } from "@gcoredev/proxy-wasm-sdk-as/assembly";
 import { extractBearer, BearerKind } from "../bearer";
 import { matchRoute, authorize, Decision, DecisionKind } from "../rules";
 import { sha256String } from "../sha256";
 import { toHex } from "../hex";
-import { deserializeIdentity, identityHeaders, isIdentityHeader, Identity } from "../identity";
+import { deserializeIdentity, identityHeaders, isIdentityHeaderBytes, Identity } from "../identity";
 import { LookupKind } from "../cache";
 import {
-  continueRequest, getHeader, getHeaderPairs, nowMs, removeHeader, replaceHeader, sendLocalResponse, REQUEST_HEADERS,
+  continueRequest, getHeader, headerPairs, latin1, nowMs, removeHeader, removeHeaderBytes, replaceHeader,
+  sendLocalResponse, REQUEST_HEADERS,
 } from "../abi/host";
-import { trackStream } from "../abi/exports";
 import {
   Denial, badPath, challenge, denialBody, forbidden, invalidToken, issuerUnavailable, malformedAuthorization,
   missingToken, noRule, revoked, RETRY_AFTER_S,
@@ -46,35 +45,40 @@ export class Verdict {
   }
 }
 
-const STOP = FilterHeadersStatusValues.StopIteration;
-const CONTINUE = FilterHeadersStatusValues.Continue;
+// proxy-wasm's FilterHeadersStatus values.
+const CONTINUE: u32 = 0;
+const STOP: u32 = 1;
 
-export class AltgateStream extends Context {
+export class AltgateStream {
   private route: Decision = new Decision(DecisionKind.NoRuleMatched, -1, "");
   // Held only while the request waits for an introspection result; never logged or cached.
   private token: string = "";
   private hash: Uint8Array = new Uint8Array(0);
-  private hashHex: string = "";
+  // Only API tokens and cache misses need the hex form; "" until one of them asks for it.
+  private hashHexCache: string = "";
 
-  constructor(context_id: u32, readonly root: AltgateRoot) {
-    super(context_id, root);
-    trackStream(context_id);
-  }
+  constructor(readonly context_id: u32, readonly root: AltgateRoot) {}
 
-  onRequestHeaders(_headers: u32, _end_of_stream: bool): FilterHeadersStatusValues {
+  onRequestHeaders(_headers: u32, _end_of_stream: bool): u32 {
     const root = this.root;
     const prefix = root.config.identity.headerPrefix;
-    const pairs = getHeaderPairs(REQUEST_HEADERS);
+    // One pass over the pairs as the host serialised them: names are compared as bytes, and only
+    // the values the filter reads become strings.
+    const pairs = headerPairs(REQUEST_HEADERS);
     const authorization = new Array<string>(0);
-    for (let i = 0; i < pairs.names.length; i++) {
-      const name = unchecked(pairs.names[i]);
+    let method: string | null = null;
+    let path: string | null = null;
+    while (pairs.next()) {
+      const name = pairs.namePtr;
+      const nameLen = pairs.nameLen;
       // Whatever the client claims about its identity is removed before anything else, on every route.
-      if (isIdentityHeader(name, prefix)) removeHeader(REQUEST_HEADERS, name);
-      else if (name.toLowerCase() == "authorization") authorization.push(unchecked(pairs.values[i]));
+      if (isIdentityHeaderBytes(name, nameLen, prefix)) removeHeaderBytes(REQUEST_HEADERS, name, nameLen);
+      else if (nameIs(name, nameLen, "authorization", true)) authorization.push(latin1(pairs.valuePtr, pairs.valueLen));
+      // The first value of a name is the one a lookup by name would give.
+      else if (method === null && nameIs(name, nameLen, ":method", false)) method = latin1(pairs.valuePtr, pairs.valueLen);
+      else if (path === null && nameIs(name, nameLen, ":path", false)) path = latin1(pairs.valuePtr, pairs.valueLen);
     }
 
-    const method = getHeader(REQUEST_HEADERS, ":method");
-    const path = getHeader(REQUEST_HEADERS, ":path");
     this.route = matchRoute(root.config.rules, method === null ? "" : method, path === null ? "" : path);
     if (this.route.kind == DecisionKind.BadPath) return this.deny(badPath(this.route.reason));
     if (this.route.kind == DecisionKind.Public) {
@@ -91,12 +95,17 @@ export class AltgateStream extends Context {
     if (this.route.kind == DecisionKind.NoRuleMatched && !root.config.defaultAllow) return this.deny(noRule());
     this.token = bearer.token;
     this.hash = sha256String(bearer.token);
-    this.hashHex = toHex(this.hash);
+    this.hashHexCache = "";
     return this.authenticate();
   }
 
+  private hashHex(): string {
+    if (this.hashHexCache.length == 0) this.hashHexCache = toHex(this.hash);
+    return this.hashHexCache;
+  }
+
   /** Cache first; on a miss the root introspects (or joins a call in flight) and we pause. */
-  private authenticate(): FilterHeadersStatusValues {
+  private authenticate(): u32 {
     const root = this.root;
     const cached = root.cache.lookup(this.hash, nowMs());
     if (cached.kind == LookupKind.Positive || cached.kind == LookupKind.Negative) {
@@ -106,8 +115,8 @@ export class AltgateStream extends Context {
     root.metrics.inc(root.metrics.cacheMisses);
     // An API token's revocation key is its own hash, known before the issuer is asked: a revoked
     // one costs no introspection call.
-    if (root.issuers.isApiToken(this.token) && root.isRevoked(this.hashHex)) return this.deny(revoked());
-    const verdict = root.introspect(this, this.token, this.hash, this.hashHex);
+    if (root.issuers.isApiToken(this.token) && root.isRevoked(this.hashHex())) return this.deny(revoked());
+    const verdict = root.introspect(this, this.token, this.hash, this.hashHex());
     if (verdict !== null) return this.finish(verdict);
     return STOP;
   }
@@ -122,7 +131,7 @@ export class AltgateStream extends Context {
     if (this.authenticate() == CONTINUE) continueRequest();
   }
 
-  private finish(verdict: Verdict): FilterHeadersStatusValues {
+  private finish(verdict: Verdict): u32 {
     this.token = "";
     if (verdict.kind == VerdictKind.Unavailable) return this.deny(issuerUnavailable(verdict.reason));
     const identity = verdict.identity;
@@ -131,7 +140,7 @@ export class AltgateStream extends Context {
     // Checked on every allow, cached identities included: the cache may hold a token's positive
     // answer for positive_ttl_s, and a revocation must not wait for it to run out. The entry stays
     // cached; every later request finds the revocation the same way, without a new introspection.
-    if (root.isRevoked(identity.tokenKind == "api-token" ? this.hashHex : identity.tokenId)) return this.deny(revoked());
+    if (root.isRevoked(identity.tokenKind == "api-token" ? this.hashHex() : identity.tokenId)) return this.deny(revoked());
     if (this.route.kind != DecisionKind.NoRuleMatched) {
       const decision = authorize(root.config.rules, this.route, identity.roles, identity.scopes);
       if (decision.kind != DecisionKind.Allowed) return this.deny(forbidden(decision.reason));
@@ -147,7 +156,7 @@ export class AltgateStream extends Context {
     return CONTINUE;
   }
 
-  private deny(d: Denial): FilterHeadersStatusValues {
+  private deny(d: Denial): u32 {
     this.token = "";
     this.root.metrics.deny(d.reason);
     const requestId = getHeader(REQUEST_HEADERS, "x-request-id");
@@ -164,4 +173,19 @@ export class AltgateStream extends Context {
     sendLocalResponse(d.status, "altgate_" + d.reason, denialBody(d, requestId === null ? "" : requestId), names, values);
     return STOP;
   }
+}
+
+/**
+ * Whether the header name at `ptr` is `expected` (lowercase ASCII), byte for byte or, with
+ * `ignoreCase`, with ASCII letters in any case. Names are Latin-1 bytes, and no byte past 0x7F
+ * lowercases to an ASCII letter, so this is exactly `name.toLowerCase() == expected`.
+ */
+function nameIs(ptr: usize, len: usize, expected: string, ignoreCase: bool): bool {
+  if (len != <usize>expected.length) return false;
+  for (let i: usize = 0; i < len; i++) {
+    let c = <u32>load<u8>(ptr + i);
+    if (ignoreCase && c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c != <u32>load<u16>(changetype<usize>(expected) + (i << 1))) return false;
+  }
+  return true;
 }

@@ -1,0 +1,114 @@
+/**
+ * The filter's cache-hit path in the test host (filter-wasm/host), without Envoy or Keycloak: one
+ * worker with the stack's configuration, one Keycloak-sized token introspected once, then many
+ * requests that all hit the cache, with some streams held open (the SDK's per-stream bookkeeping
+ * used to grow with them). Reports, per request, the time spent inside the module's exports (the
+ * host's imports included, as JavaScript) and the process CPU time. The figures compare builds on
+ * one machine; Envoy's own cost is what `npm run bench:filter` measures.
+ *
+ *   node --import tsx test/bench/filter-host.bench.ts [requests=200000] [openStreams=0,1000] [wasm...]
+ */
+import { readFileSync } from "node:fs";
+import { devFilterConfig } from "../../envoy/filter-config.ts";
+import { Proxy, type HttpStream } from "../../filter-wasm/host/index.ts";
+import { FILTER_WASM } from "../harness/build-filter.ts";
+
+const ISSUER = "http://keycloak:8080/realms/altgate";
+
+// A Keycloak access token is a JWT of about 1,300 characters; its content does not matter here.
+const TOKEN = `eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.${"eyJleHAiOjE3MDAwMDAwMDB9".repeat(40)}.${"sig_-".repeat(68)}`;
+
+function introspectionBody(nowMs: number): string {
+  const nowS = Math.floor(nowMs / 1000);
+  return JSON.stringify({
+    active: true, exp: nowS + 3600, iat: nowS, jti: "onrtac:7d1e9a7c-0b5f-4a55-8c1e-000000000001", iss: ISSUER,
+    aud: ["altgate-gateway", "account"], sub: "5f0c2a4e-1b7d-4c55-9e0f-a11ce0000001", typ: "Bearer", azp: "altgate-machine",
+    realm_access: { roles: ["model:read", "model:invoke", "offline_access", "default-roles-altgate"] },
+    resource_access: { account: { roles: ["manage-account", "view-profile"] } },
+    scope: "profile email", client_id: "altgate-machine", username: "service-account-altgate-machine", token_type: "Bearer",
+  });
+}
+
+/** What autocannon sends through Envoy, with the headers Envoy adds before the filter runs. */
+function requestHeaders(): [string, string][] {
+  return [
+    [":authority", "127.0.0.1:10001"], [":path", "/v1/models"], [":method", "GET"], [":scheme", "http"],
+    ["user-agent", "autocannon"], ["authorization", `Bearer ${TOKEN}`],
+    ["x-forwarded-proto", "http"], ["x-request-id", "0b7f3c1e-5d2a-4c9b-8e6f-1a2b3c4d5e6f"], ["x-envoy-expected-rq-timeout-ms", "15000"],
+  ];
+}
+
+interface Result {
+  wasm: string;
+  openStreams: number;
+  wasmUsPerRequest: number;
+  cpuUsPerRequest: number;
+}
+
+function run(wasmPath: string, requests: number, openStreams: number): Result {
+  const proxy = new Proxy({ startTimeMs: Date.now() });
+  const config = devFilterConfig({ keycloakAuthority: "keycloak:8080", realm: "altgate", issuer: ISSUER });
+  const worker = proxy.createWorker(readFileSync(wasmPath), { configuration: JSON.stringify(config), rootId: "altgate", vmId: "bench" });
+  if (!worker.started || !worker.configured) throw new Error(`the filter did not start: ${JSON.stringify(proxy.logs.lines.slice(-5))}`);
+
+  // Time inside every export call, wrapped where the host looks exports up.
+  const host = worker as unknown as { exports: Record<string, unknown> };
+  const exports = { ...host.exports };
+  host.exports = exports;
+  let insideNs = 0n;
+  for (const [name, fn] of Object.entries(exports)) {
+    if (typeof fn !== "function" || !name.startsWith("proxy_on_")) continue;
+    exports[name] = (...args: unknown[]) => {
+      const t = process.hrtime.bigint();
+      try {
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      } finally {
+        insideNs += process.hrtime.bigint() - t;
+      }
+    };
+  }
+
+  const first = worker.request({ headers: requestHeaders() });
+  const call = proxy.pendingHttpCalls[0];
+  if (!call) throw new Error(`the first request made no introspection call (${first.state}: ${first.localResponse?.bodyText ?? ""})`);
+  call.respond({ status: 200, headers: [["content-type", "application/json"]], body: introspectionBody(proxy.nowMs) });
+  for (const c of proxy.pendingHttpCalls) c.respond({ status: 200, body: '{"cursor":"c1","revoked":[]}' });
+  if (first.state !== "continued") throw new Error(`the first request was not allowed: ${first.localResponse?.bodyText ?? ""}`);
+  first.respond({ status: 200, body: "ok" });
+
+  const open: HttpStream[] = [];
+  for (let i = 0; i < openStreams; i++) open.push(worker.request({ headers: requestHeaders() }));
+
+  const one = () => {
+    const s = worker.request({ headers: requestHeaders() });
+    if (s.state !== "continued") throw new Error(`a cache hit was not allowed: ${s.state} ${s.localResponse?.bodyText ?? ""}`);
+    s.respond({ status: 200, body: "ok" });
+  };
+  for (let i = 0; i < Math.min(20_000, requests); i++) one();
+
+  insideNs = 0n;
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < requests; i++) one();
+  const used = process.cpuUsage(cpu);
+  if (worker.trapped) throw new Error(`the filter trapped: ${worker.trapped.message}`);
+  for (const s of open) s.close();
+  return {
+    wasm: wasmPath,
+    openStreams,
+    wasmUsPerRequest: Number(insideNs) / 1000 / requests,
+    cpuUsPerRequest: (used.user + used.system) / requests,
+  };
+}
+
+const requests = Number(process.argv[2] ?? 200_000);
+const opens = (process.argv[3] ?? "0,1000").split(",").map(Number);
+const builds = process.argv.length > 4 ? process.argv.slice(4) : [FILTER_WASM];
+for (const openStreams of opens) {
+  for (const wasm of builds) {
+    const r = run(wasm, requests, openStreams);
+    console.log(
+      `${r.wasm}  open streams ${r.openStreams}: in exports ${r.wasmUsPerRequest.toFixed(2)} µs/request, ` +
+        `process CPU ${r.cpuUsPerRequest.toFixed(2)} µs/request`,
+    );
+  }
+}
