@@ -1,8 +1,12 @@
 /** Pieces every route definition uses: error responses, security, and the raw-body registration. */
 import type { OpenAPIHono, RouteConfig, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../context.ts";
-import { PROBLEM_CONTENT_TYPE, type Issue } from "../errors.ts";
+import type { Context, MiddlewareHandler } from "hono";
+import { authorizedModel } from "../auth.ts";
+import { readJson } from "../body.ts";
+import type { AppEnv, Deps, ModelHandle } from "../context.ts";
+import { invalidInput, PROBLEM_CONTENT_TYPE, type Issue } from "../errors.ts";
+import type { Manifest } from "../manifest.ts";
+import type { Checked } from "../validate.ts";
 import { ProblemSchema } from "../schemas.ts";
 import { MAX_ISSUES } from "../validate.ts";
 
@@ -66,4 +70,21 @@ export function openapiRawBody(
     [route.getRoutingPath()],
     ...handlers,
   );
+}
+
+/**
+ * The shared front of every model call (predict, infer): the model the caller may use, then its
+ * body, size-limited and checked against the manifest by `check` (422 naming the fields).
+ */
+export async function checkedModelRequest<T>(
+  c: Context<AppEnv>,
+  deps: Deps,
+  check: (manifest: Manifest, body: unknown) => Checked<T>,
+): Promise<{ model: ModelHandle; value: T }> {
+  const name = c.req.param("name")!;
+  c.set("model", name);
+  const model = authorizedModel(deps, name, c.get("identity")!);
+  const checked = check(model.manifest, await readJson(c.req.raw, deps.maxBodyBytes, c.env));
+  if (!checked.ok) throw invalidInput(checked.issues, checked.more);
+  return { model, value: checked.value };
 }

@@ -1,9 +1,7 @@
 /** /v1/models: the models the caller may use, their schemas, and predict in plain JSON. */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { authorizedModel, requireIdentity } from "../auth.ts";
-import { readJson } from "../body.ts";
 import type { AppEnv, Deps } from "../context.ts";
-import { invalidInput } from "../errors.ts";
 import { predictRequestSchema, predictResponseSchema } from "../json-schema.ts";
 import { allows } from "../manifest.ts";
 import {
@@ -14,7 +12,7 @@ import {
   PredictResponseSchema,
 } from "../schemas.ts";
 import { checkInferResponse, checkPredictRequest, examplePredictRequest, toPredictResponse } from "../validate.ts";
-import { bearer, errorResponses, openapiRawBody } from "./common.ts";
+import { bearer, checkedModelRequest, errorResponses, openapiRawBody } from "./common.ts";
 
 export function registerModelRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const auth = requireIdentity(deps);
@@ -112,14 +110,9 @@ export function registerModelRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void 
     }),
     auth,
     async (c) => {
-      const name = c.req.param("name")!;
-      c.set("model", name);
-      const model = authorizedModel(deps, name, c.get("identity")!);
-      const body = await readJson(c.req.raw, deps.maxBodyBytes, c.env);
-      const checked = checkPredictRequest(model.manifest, body);
-      if (!checked.ok) throw invalidInput(checked.issues, checked.more);
+      const { model, value } = await checkedModelRequest(c, deps, checkPredictRequest);
       const requestId = c.get("requestId");
-      const { inputs, batch } = checked.value;
+      const { inputs, batch } = value;
       // Every output is asked for by name: OIP servers may answer only their default outputs
       // otherwise (MLServer's scikit-learn runtime returns predict, not predict_proba).
       const outputs = model.manifest.outputs.map((o) => ({ name: o.name }));

@@ -5,12 +5,10 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { authorizedModel, requireIdentity } from "../auth.ts";
-import { readJson } from "../body.ts";
 import type { AppEnv, Deps } from "../context.ts";
-import { invalidInput } from "../errors.ts";
 import { InferRequestSchema, InferResponseSchema, ModelMetadataSchema, ModelNameParam } from "../schemas.ts";
 import { checkInferRequest, checkInferResponse } from "../validate.ts";
-import { bearer, errorResponses, openapiRawBody } from "./common.ts";
+import { bearer, checkedModelRequest, errorResponses, openapiRawBody } from "./common.ts";
 
 export function registerOipRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
   const auth = requireIdentity(deps);
@@ -65,13 +63,8 @@ export function registerOipRoutes(app: OpenAPIHono<AppEnv>, deps: Deps): void {
     }),
     auth,
     async (c) => {
-      const name = c.req.param("name")!;
-      c.set("model", name);
-      const model = authorizedModel(deps, name, c.get("identity")!);
-      const body = await readJson(c.req.raw, deps.maxBodyBytes, c.env);
-      const checked = checkInferRequest(model.manifest, body);
-      if (!checked.ok) throw invalidInput(checked.issues, checked.more);
-      const { request, batch } = checked.value;
+      const { model, value } = await checkedModelRequest(c, deps, checkInferRequest);
+      const { request, batch } = value;
       const requestId = c.get("requestId");
       const answer = await model.client.infer({ ...request, id: request.id ?? requestId }, requestId, (b) =>
         checkInferResponse(model.manifest, b, { batch, outputs: request.outputs?.map((o) => o.name) }),
