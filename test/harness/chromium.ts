@@ -3,11 +3,13 @@
  * (which never downloads a browser of its own). Installed with apt when missing and running as
  * root; otherwise the error names the package.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { promisify } from "node:util";
 import { log } from "./paths.ts";
-import { MissingPrerequisite } from "./tools.ts";
+import { MissingPrerequisite, step } from "./tools.ts";
+
+const APT_ENV = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
 
 const run = promisify(execFile);
 
@@ -38,18 +40,6 @@ async function version(bin: string): Promise<string | undefined> {
   }
 }
 
-function aptStep(args: string[]): Promise<void> {
-  log("chromium", `$ apt-get ${args.join(" ")}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn("apt-get", args, {
-      stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`chromium: 'apt-get ${args.join(" ")}' exited with ${code}`))));
-  });
-}
-
 /** The path of a working Chromium; installs the Debian package `chromium` if needed and allowed. */
 export async function ensureChromium(): Promise<string> {
   if (existsSync(CHROMIUM_PATH)) {
@@ -67,8 +57,8 @@ export async function ensureChromium(): Promise<string> {
   }
   const started = Date.now();
   log("chromium", "installing the Debian package chromium with apt-get");
-  await aptStep(["update"]);
-  await aptStep(["install", "-y", "chromium"]);
+  await step("chromium", "apt-get", ["update"], APT_ENV);
+  await step("chromium", "apt-get", ["install", "-y", "chromium"], APT_ENV);
   const v = await version(CHROMIUM_PATH);
   if (!v) throw new Error(`chromium: apt-get installed chromium but '${CHROMIUM_PATH} --version' does not run`);
   log("chromium", `installed ${v} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,12 +1,12 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot, toolsDir, log } from "./paths.ts";
 import { freePort } from "./ports.ts";
 import { sleep, spawnComponent, stopProcess, type Managed } from "./processes.ts";
 import { waitUntilReady, httpOk } from "./readiness.ts";
-import { MissingPrerequisite } from "./tools.ts";
+import { MissingPrerequisite, dirSizeMb, step } from "./tools.ts";
 
 /**
  * MLServer (Seldon's Open Inference Protocol server, from PyPI) with its scikit-learn runtime: the
@@ -29,30 +29,6 @@ function trainingPins(): string[] {
 }
 
 const run = promisify(execFile);
-
-function step(command: string, args: string[]): Promise<void> {
-  log("mlserver", `$ ${command} ${args.join(" ")}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`mlserver: '${command} ${args.join(" ")}' exited with ${code}`)),
-    );
-  });
-}
-
-function dirSizeMb(dir: string): number {
-  let total = 0;
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) total += statSync(p).size;
-    }
-  };
-  walk(dir);
-  return Math.round(total / 1e6);
-}
 
 /**
  * Installs MLServer into a virtual environment shared by every checkout and returns its `mlserver`
@@ -116,8 +92,8 @@ async function install(venv: string, requirements: string[], marker: string): Pr
   rmSync(venv, { recursive: true, force: true });
   log("mlserver", `installing ${requirements.join(" ")} into ${venv}`);
   try {
-    await step("python3", ["-m", "venv", venv]);
-    await step(join(venv, "bin", "python"), [
+    await step("mlserver", "python3", ["-m", "venv", venv]);
+    await step("mlserver", join(venv, "bin", "python"), [
       "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--progress-bar", "off", ...requirements,
     ]);
   } catch (err) {

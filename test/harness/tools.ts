@@ -19,7 +19,7 @@ async function have(command: string, args: string[]): Promise<string | undefined
 }
 
 /** Runs an install step with its output streamed through, so a slow download shows progress. */
-function step(component: string, command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+export function step(component: string, command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
   log(component, `$ ${command} ${args.join(" ")}`);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"], env: env ?? process.env });
@@ -30,7 +30,7 @@ function step(component: string, command: string, args: string[], env?: NodeJS.P
   });
 }
 
-function dirSizeMb(dir: string): number {
+export function dirSizeMb(dir: string): number {
   let total = 0;
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
