@@ -1,11 +1,7 @@
 // Test entry for config.ts: "ok <the Config as JSON>" or "error <message>".
 import { Config, ConfigResult, parseConfig, parseConfigBytes } from "../../assembly/config";
 import { Rule } from "../../assembly/rules";
-
-function q(s: string): string {
-  // Configuration strings are printable ASCII, so only quotes and backslashes need escaping.
-  return "\"" + s.replaceAll("\\", "\\\\").replaceAll("\"", "\\\"") + "\"";
-}
+import { jsonString as q } from "../../assembly/filter/denial";
 
 function list(a: Array<string>): string {
   const parts = new Array<string>();

@@ -3,19 +3,7 @@ import {
   Identity, basicAuthorization, formUrlEncode, introspectionRequestBody, parseIntrospection, parseIntrospectionBytes,
   validateIdentity,
 } from "../../assembly/introspection";
-
-function q(s: string): string {
-  const hex = "0123456789abcdef";
-  let out = "\"";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c == 0x22) out += "\\\"";
-    else if (c == 0x5c) out += "\\\\";
-    else if (c < 0x20) out += "\\u00" + hex.charAt(c >> 4) + hex.charAt(c & 15);
-    else out += String.fromCharCode(c);
-  }
-  return out + "\"";
-}
+import { jsonString as q } from "../../assembly/filter/denial";
 
 function list(a: Array<string>): string {
   const parts = new Array<string>();

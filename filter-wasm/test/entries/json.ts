@@ -1,19 +1,7 @@
 // Test entry for json.ts: results out as text, "ok <canonical JSON>" or "error <message>".
 import { JsonKind, JsonValue, parseJson } from "../../assembly/json";
 import { decodeUtf8 } from "../../assembly/utf8";
-
-function quote(s: string): string {
-  const hex = "0123456789abcdef";
-  let out = "\"";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c == 0x22) out += "\\\"";
-    else if (c == 0x5c) out += "\\\\";
-    else if (c < 0x20) out += "\\u00" + hex.charAt(c >> 4) + hex.charAt(c & 15);
-    else out += String.fromCharCode(c);
-  }
-  return out + "\"";
-}
+import { jsonString as quote } from "../../assembly/filter/denial";
 
 // Non-finite numbers come back as 1e999 so that JSON.parse on the JS side reads them as ±Infinity.
 function dump(v: JsonValue): string {

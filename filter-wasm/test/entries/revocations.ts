@@ -6,6 +6,7 @@ import {
 } from "../../assembly/revocations";
 import { ByteReader } from "../../assembly/bytes";
 import { toHex } from "../../assembly/hex";
+import { jsonString as q } from "../../assembly/filter/denial";
 
 let dropped = 0;
 let changed = false;
@@ -52,9 +53,6 @@ export function decodedCount(value: ArrayBuffer | null): i32 {
   return decodeShard(value).length;
 }
 
-function q(s: string): string {
-  return "\"" + s.replaceAll("\\", "\\\\").replaceAll("\"", "\\\"") + "\"";
-}
 
 function dump(a: FeedAnswer): string {
   if (!a.ok) return "{\"ok\":false,\"error\":" + q(a.error) + "}";
