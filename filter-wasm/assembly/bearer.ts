@@ -1,8 +1,8 @@
 // Bearer token extraction from the Authorization request header (RFC 6750 section 2.1):
 //   credentials = "Bearer" 1*SP b64token
 //   b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-// The scheme is matched case-insensitively (RFC 9110 11.1). Reasons never quote the header value,
-// since it may hold a credential.
+// The scheme is matched case-insensitively (RFC 9110 11.1). The header value is read as the bytes
+// that arrived. Reasons never quote it, since it may hold a credential.
 
 export enum BearerKind {
   /** No Authorization header: 401 with a bare `WWW-Authenticate: Bearer` (RFC 6750 3.1). */
@@ -15,8 +15,9 @@ export enum BearerKind {
 export class BearerResult {
   constructor(
     readonly kind: BearerKind,
-    /** The token when `kind` is Ok, otherwise "". */
-    readonly token: string,
+    /** Where the token starts in the header value's bytes, and its length, when `kind` is Ok; 0 otherwise. */
+    readonly offset: i32,
+    readonly length: i32,
     /** Why the header was rejected, fit for error_description; "" unless `kind` is Malformed. */
     readonly reason: string,
   ) {}
@@ -26,67 +27,83 @@ export class BearerResult {
 export const MAX_TOKEN_LENGTH: i32 = 8192;
 
 // Results without a token never change, so they are allocated once rather than per request.
-const MISSING = new BearerResult(BearerKind.Missing, "", "");
-const MULTIPLE = new BearerResult(BearerKind.Malformed, "", "more than one Authorization header");
-const NOT_BEARER = new BearerResult(BearerKind.Malformed, "", "authorization scheme is not Bearer");
-const EMPTY = new BearerResult(BearerKind.Malformed, "", "empty bearer token");
-const TOO_LONG = new BearerResult(BearerKind.Malformed, "", "bearer token too long");
-const BAD_CHARS = new BearerResult(BearerKind.Malformed, "", "bearer token has characters outside the b64token syntax");
+const MISSING = new BearerResult(BearerKind.Missing, 0, 0, "");
+const MULTIPLE = new BearerResult(BearerKind.Malformed, 0, 0, "more than one Authorization header");
+const NOT_BEARER = new BearerResult(BearerKind.Malformed, 0, 0, "authorization scheme is not Bearer");
+const EMPTY = new BearerResult(BearerKind.Malformed, 0, 0, "empty bearer token");
+const TOO_LONG = new BearerResult(BearerKind.Malformed, 0, 0, "bearer token too long");
+const BAD_CHARS = new BearerResult(BearerKind.Malformed, 0, 0, "bearer token has characters outside the b64token syntax");
 
-const SP: i32 = 0x20;
-const HTAB: i32 = 0x09;
+const SP: u32 = 0x20;
+const HTAB: u32 = 0x09;
 
 /**
- * `values` holds every Authorization header value of the request, in order. Several headers are
+ * `count` is how many Authorization headers the request has; `value` and `length` are the bytes of
+ * the first one, read in place (the token is never copied to be checked). Several headers are
  * refused rather than picking one: a proxy and the upstream could pick differently.
  */
-export function extractBearer(values: string[]): BearerResult {
-  if (values.length == 0) return MISSING;
-  if (values.length > 1) return MULTIPLE;
-  const v = unchecked(values[0]);
+export function extractBearer(count: i32, value: usize, length: i32): BearerResult {
+  if (count <= 0) return MISSING;
+  if (count > 1) return MULTIPLE;
   // Field values carry no surrounding whitespace (RFC 9110 5.5); tolerate it as Envoy would strip it.
   let start = 0;
-  let end = v.length;
-  while (start < end && isOws(v.charCodeAt(start))) start++;
-  while (end > start && isOws(v.charCodeAt(end - 1))) end--;
+  let end = length;
+  while (start < end && isOws(byteAt(value, start))) start++;
+  while (end > start && isOws(byteAt(value, end - 1))) end--;
 
-  if (end - start < 6 || !isBearerScheme(v, start)) return NOT_BEARER;
+  if (end - start < 6 || !isBearerScheme(value + <usize>start)) return NOT_BEARER;
   let i = start + 6;
   if (i == end) return EMPTY;
-  if (v.charCodeAt(i) != SP) return NOT_BEARER;
-  while (i < end && v.charCodeAt(i) == SP) i++;
-  // Trailing whitespace was trimmed, so at least one non-space character follows.
+  if (byteAt(value, i) != SP) return NOT_BEARER;
+  while (i < end && byteAt(value, i) == SP) i++;
+  // Trailing whitespace was trimmed, so at least one non-space byte follows.
   if (end - i > MAX_TOKEN_LENGTH) return TOO_LONG;
-  if (!isB64Token(v, i, end)) return BAD_CHARS;
-  return new BearerResult(BearerKind.Ok, v.substring(i, end), "");
+  if (!isB64Token(value, i, end)) return BAD_CHARS;
+  return new BearerResult(BearerKind.Ok, i, end - i, "");
 }
 
-function isOws(c: i32): bool {
+// @ts-ignore: decorator
+@inline function byteAt(p: usize, i: i32): u32 {
+  return <u32>load<u8>(p + <usize>i);
+}
+
+function isOws(c: u32): bool {
   return c == SP || c == HTAB;
 }
 
-function isBearerScheme(v: string, at: i32): bool {
-  const scheme = "bearer";
-  for (let k = 0; k < 6; k++) {
-    // OR-ing 0x20 lowercases ASCII letters; no other character maps onto a lowercase letter of "bearer".
-    if ((v.charCodeAt(at + k) | 0x20) != scheme.charCodeAt(k)) return false;
-  }
-  return true;
+function isBearerScheme(p: usize): bool {
+  // OR-ing 0x20 lowercases ASCII letters; no other byte maps onto a lowercase letter of "bearer".
+  return (
+    (byteAt(p, 0) | 0x20) == 0x62 && (byteAt(p, 1) | 0x20) == 0x65 && (byteAt(p, 2) | 0x20) == 0x61 &&
+    (byteAt(p, 3) | 0x20) == 0x72 && (byteAt(p, 4) | 0x20) == 0x65 && (byteAt(p, 5) | 0x20) == 0x72
+  );
 }
 
-function isB64Token(v: string, start: i32, end: i32): bool {
+function isB64Token(p: usize, start: i32, end: i32): bool {
   let i = start;
-  while (i < end && isB64Char(v.charCodeAt(i))) i++;
+  while (i < end && isB64Char(byteAt(p, i))) i++;
   if (i == start) return false;
-  while (i < end && v.charCodeAt(i) == 0x3d /* = */) i++;
+  while (i < end && byteAt(p, i) == 0x3d /* = */) i++;
   return i == end;
 }
 
-function isB64Char(c: i32): bool {
-  return (
-    (c >= 0x61 && c <= 0x7a) || // a-z
-    (c >= 0x41 && c <= 0x5a) || // A-Z
-    (c >= 0x30 && c <= 0x39) || // 0-9
-    c == 0x2d || c == 0x2e || c == 0x5f || c == 0x7e || c == 0x2b || c == 0x2f // - . _ ~ + /
-  );
+// One byte per possible byte value, 1 for a b64token character: the token is checked with one
+// load per byte, which matters for a Keycloak access token of over a thousand characters.
+const B64_CHARS = memory.data<u8>([
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  //             +     -  .  /  0-9
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+  // A-Z                                                                              _
+  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+  // a-z                                                                              ~
+  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
+
+// @ts-ignore: decorator
+@inline function isB64Char(c: u32): bool {
+  return load<u8>(B64_CHARS + <usize>(c & 0xff)) != 0;
 }

@@ -70,6 +70,64 @@ export const SIGNATURE_CONTEXT = "altgate-identity-v1";
  * timestamp of the `t=` attribute. Encoded values contain no "\n", so the join is unambiguous.
  */
 export function identityHeaders(id: Identity, names: IdentityHeaderNames, hmac: HmacSha256 | null, nowSeconds: i64): IdentityHeaders {
+  const prepared = prepareIdentityHeaders(id, names);
+  if (prepared.error.length > 0) return new IdentityHeaders([], prepared.error);
+  const headers = prepared.headers.slice(0);
+  if (hmac != null) headers.push(new HeaderEntry(names.signature, prepared.signatureValue(hmac, nowSeconds)));
+  return new IdentityHeaders(headers, "");
+}
+
+/**
+ * One identity's headers, encoded once and kept with its cache entry: a request then only sends
+ * bytes that are ready, and the signature is recomputed only when its timestamp's second changes.
+ */
+export class PreparedIdentityHeaders {
+  /** The unsigned headers, and the same names and values as UTF-8 for the host. */
+  readonly headers: HeaderEntry[] = [];
+  readonly nameBytes: ArrayBuffer[] = [];
+  readonly valueBytes: ArrayBuffer[] = [];
+  readonly signatureName: ArrayBuffer;
+  private signedAt: i64 = -1;
+  private signed: string = "";
+  private signedBytes: ArrayBuffer = new ArrayBuffer(0);
+
+  constructor(
+    names: IdentityHeaderNames,
+    /** The signed string up to and excluding "\n" t. */
+    private readonly canonical: string,
+    /** "" when every value fits; otherwise names the field that was too long, and there are no headers. */
+    readonly error: string,
+  ) {
+    this.signatureName = String.UTF8.encode(names.signature);
+  }
+
+  add(name: string, value: string): void {
+    if (value.length == 0) return;
+    this.headers.push(new HeaderEntry(name, value));
+    this.nameBytes.push(String.UTF8.encode(name));
+    this.valueBytes.push(String.UTF8.encode(value));
+  }
+
+  signatureValue(hmac: HmacSha256, nowSeconds: i64): string {
+    this.sign(hmac, nowSeconds);
+    return this.signed;
+  }
+
+  signatureBytes(hmac: HmacSha256, nowSeconds: i64): ArrayBuffer {
+    this.sign(hmac, nowSeconds);
+    return this.signedBytes;
+  }
+
+  private sign(hmac: HmacSha256, nowSeconds: i64): void {
+    if (nowSeconds == this.signedAt) return;
+    const t = nowSeconds.toString();
+    this.signed = "t=" + t + ",v1=" + hmac.macStringHex(this.canonical + "\n" + t);
+    this.signedBytes = String.UTF8.encode(this.signed);
+    this.signedAt = nowSeconds;
+  }
+}
+
+export function prepareIdentityHeaders(id: Identity, names: IdentityHeaderNames): PreparedIdentityHeaders {
   const subject = encodeValue(id.subject);
   const username = encodeValue(id.username);
   const client = encodeValue(id.client);
@@ -77,36 +135,28 @@ export function identityHeaders(id: Identity, names: IdentityHeaderNames, hmac: 
   const scopes = encodeList(id.scopes);
   const tokenKind = encodeValue(id.tokenKind);
   const tokenId = encodeValue(id.tokenId);
-  if (subject == null) return failure("subject");
-  if (username == null) return failure("username");
-  if (client == null) return failure("client");
-  if (roles == null) return failure("roles");
-  if (scopes == null) return failure("scopes");
-  if (tokenKind == null) return failure("token-kind");
-  if (tokenId == null) return failure("token-id");
+  if (subject == null) return failure(names, "subject");
+  if (username == null) return failure(names, "username");
+  if (client == null) return failure(names, "client");
+  if (roles == null) return failure(names, "roles");
+  if (scopes == null) return failure(names, "scopes");
+  if (tokenKind == null) return failure(names, "token-kind");
+  if (tokenId == null) return failure(names, "token-id");
 
-  const headers = new Array<HeaderEntry>(0);
-  addNonEmpty(headers, names.subject, subject);
-  addNonEmpty(headers, names.username, username);
-  addNonEmpty(headers, names.client, client);
-  addNonEmpty(headers, names.roles, roles);
-  addNonEmpty(headers, names.scopes, scopes);
-  addNonEmpty(headers, names.tokenKind, tokenKind);
-  addNonEmpty(headers, names.tokenId, tokenId);
-  if (hmac != null) {
-    const t = nowSeconds.toString();
-    const canonical = [SIGNATURE_CONTEXT, subject, username, client, roles, scopes, tokenKind, tokenId, t].join("\n");
-    headers.push(new HeaderEntry(names.signature, "t=" + t + ",v1=" + hmac.macStringHex(canonical)));
-  }
-  return new IdentityHeaders(headers, "");
+  const canonical = [SIGNATURE_CONTEXT, subject, username, client, roles, scopes, tokenKind, tokenId].join("\n");
+  const p = new PreparedIdentityHeaders(names, canonical, "");
+  p.add(names.subject, subject);
+  p.add(names.username, username);
+  p.add(names.client, client);
+  p.add(names.roles, roles);
+  p.add(names.scopes, scopes);
+  p.add(names.tokenKind, tokenKind);
+  p.add(names.tokenId, tokenId);
+  return p;
 }
 
-function failure(field: string): IdentityHeaders {
-  return new IdentityHeaders([], "identity " + field + " too long");
-}
-
-function addNonEmpty(headers: HeaderEntry[], name: string, value: string): void {
-  if (value.length > 0) headers.push(new HeaderEntry(name, value));
+function failure(names: IdentityHeaderNames, field: string): PreparedIdentityHeaders {
+  return new PreparedIdentityHeaders(names, "", "identity " + field + " too long");
 }
 
 // Header suffixes, for isIdentityHeader when no prefix is configured.

@@ -130,7 +130,8 @@ export class Sha256 {
     return out;
   }
 
-  private updateRaw(ptr: usize, len: i32): void {
+  /** Feeds the `len` bytes at `ptr`, such as a header value read in place. */
+  updateRaw(ptr: usize, len: i32): void {
     let i = 0;
     while (i < len && this.fill != 0) {
       this.pushByte(load<u8>(ptr + <usize>i));
@@ -243,6 +244,12 @@ export function sha256(data: Uint8Array): Uint8Array {
 
 export function sha256Buffer(data: ArrayBuffer): Uint8Array {
   return shared.reset().updateBuffer(data).digest();
+}
+
+/** SHA-256 of the `len` bytes at `ptr`. */
+export function sha256At(ptr: usize, len: i32): Uint8Array {
+  shared.reset().updateRaw(ptr, len);
+  return shared.digest();
 }
 
 /** SHA-256 of the UTF-8 encoding of `s` (unpaired surrogates as U+FFFD, like Node). */

@@ -62,6 +62,13 @@ describe("extractBearer", () => {
     }
   });
 
+  it("takes exactly the b64token characters, for every one of the 256 byte values", () => {
+    for (let b = 0; b < 256; b++) {
+      const c = String.fromCharCode(b);
+      expect(kindOf(extract(`Bearer x${c}y`)), `byte 0x${b.toString(16)}`).toBe(kindOf(reference([`Bearer x${c}y`])));
+    }
+  });
+
   it("accepts a token of exactly 8192 characters and refuses 8193", () => {
     expect(extract(`Bearer ${"a".repeat(8192)}`)).toBe(`ok:${"a".repeat(8192)}`);
     expect(extract(`Bearer ${"a".repeat(8193)}`)).toBe("malformed:bearer token too long");

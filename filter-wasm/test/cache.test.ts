@@ -9,6 +9,8 @@ type Exports = {
   insertEntry(bucket: number, hash: number, kind: number, expiresAt: bigint, insertedAt: bigint, payload: number, now: bigint): number;
   lastEvicted(): number;
   lookupEntry(bucket: number, hash: number, now: bigint): number;
+  lookupEncodedEntry(bucket: number, hash: number, now: bigint): number;
+  lookupDecodedEntry(bucket: number, hash: number, now: bigint): number;
   decodedCount(bucket: number): number;
   reencode(bucket: number): number;
   key(hash: number, bucketCount: number): number;
@@ -203,6 +205,35 @@ describe("bucket encoding", () => {
       expect(count(insert(g, d, POSITIVE, T + 1000, T, T, payload).bucket)).toBeLessThanOrEqual(4);
     }
     expect(nonEmpty).toBeGreaterThan(2000);
+  });
+
+  it("reading a bucket in place (the request path) answers exactly as decoding it, on 20,000 valid and broken buckets", () => {
+    const next = rng(23);
+    const hashes = [a, b, c, d, e];
+    let valid: Uint8Array = insert(null, a, POSITIVE, T + 60_000, T + 1, T, payload).bucket;
+    valid = insert(valid, b, NEGATIVE, T + 5000, T + 2, T).bucket;
+    valid = insert(valid, c, PENDING, T + 2000, T + 3, T).bucket;
+    valid = insert(valid, d, POSITIVE, T + 90_000, T + 4, T, Uint8Array.from({ length: 300 }, (_, i) => i)).bucket;
+    const seen = new Set<string>();
+    for (let i = 0; i < 20_000; i++) {
+      let g: Uint8Array | null;
+      const r = next();
+      if (r < 0.02) g = null;
+      else if (r < 0.3) g = valid.slice(0, Math.floor(next() * (valid.length + 1)));
+      else if (r < 0.4) g = Uint8Array.from([...valid, ...new Uint8Array(1 + Math.floor(next() * 3))]);
+      else if (r < 0.8) {
+        g = valid.slice();
+        for (let k = 0; k < 1 + Math.floor(next() * 2); k++) g[Math.floor(next() * g.length)] = Math.floor(next() * 256);
+      } else g = new Uint8Array(Math.floor(next() * 300)).map(() => Math.floor(next() * 256));
+      const hash = hashes[Math.floor(next() * hashes.length)]!;
+      const now = T + Math.floor(next() * 100_000);
+      const read = (fn: "lookupEncodedEntry" | "lookupDecodedEntry") =>
+        withBuffers(mod, g ? [g, hash] : [hash], (p) => mod.__getString(mod[fn](g ? p[0]! : 0, p[g ? 1 : 0]!, BigInt(now))));
+      const inPlace = read("lookupEncodedEntry");
+      expect(inPlace, `case ${i}`).toBe(read("lookupDecodedEntry"));
+      seen.add(inPlace.split(":")[0]!);
+    }
+    expect([...seen].sort()).toEqual(["miss", "negative", "pending", "positive"]);
   });
 
   it("a value with more than 4 entries is garbage", () => {

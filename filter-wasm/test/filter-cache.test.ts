@@ -102,6 +102,25 @@ describe("the introspection cache", () => {
     expect(again.state).toBe("continued");
   });
 
+  it("sends what the issuer said last: a new answer for the same token replaces the identity a worker remembered", () => {
+    const gw = new Gateway({ config: filterConfig({ positiveTtlS: 10 }), workers: 2 });
+    const token = gw.token();
+    gw.authenticate("/v1/models", token, { username: "alice", roles: ["model:read"] });
+    for (const worker of [0, 1]) {
+      const s = gw.request("/v1/models", { token, worker });
+      expect([s.state, upstreamHeader(s, "x-altgate-username")]).toEqual(["continued", "alice"]);
+    }
+    // The entry runs out; the issuer now knows the user by another name and without the role.
+    gw.proxy.advance(10_000);
+    gw.authenticate("/v1/models/x", token, { username: "alice.renamed", roles: ["model:read"] }, { worker: 1 });
+    const renamed = gw.request("/v1/models", { token, worker: 0 });
+    expect([renamed.state, upstreamHeader(renamed, "x-altgate-username")]).toEqual(["continued", "alice.renamed"]);
+    gw.proxy.advance(10_000);
+    expect(gw.authenticate("/v1/models", token, { roles: [] }, { worker: 1 }).state).toBe("local-response");
+    expect(denial(gw.request("/v1/models", { token, worker: 0 })).status).toBe(403);
+    expect(gw.proxy.httpCalls).toHaveLength(3);
+  });
+
   it("keeps token bytes out of shared data: keys are bucket numbers, values hold only its hash", () => {
     const gw = new Gateway();
     const tokens = Array.from({ length: 20 }, () => gw.token());

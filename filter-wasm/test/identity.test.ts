@@ -9,6 +9,7 @@ type Exports = {
   serialize(s: number, u: number, c: number, r: number, sc: number, k: number, t: number): number;
   deserialize(bytes: number): number;
   identityHeader(name: number, prefix: number): number;
+  preparedLines(s: number, u: number, c: number, r: number, sc: number, k: number, t: number, prefix: number, key: number, now: bigint, later: bigint): number;
 };
 
 let mod: ASUtil & Exports;
@@ -46,6 +47,37 @@ function verify(headers: Map<string, string>, key: string, nowSeconds: number, p
   const want = createHmac("sha256", Buffer.from(key, "utf8")).update(canonical, "utf8").digest();
   return timingSafeEqual(want, Buffer.from(sig[2]!, "hex"));
 }
+
+describe("prepared identity headers (kept with a cache entry, reused per request)", () => {
+  const KEY = "k".repeat(32);
+  const prepared = (id: Id, prefix: string, now: number, later: number) =>
+    withStrings(mod, [...fields(id), prefix, KEY], (p) =>
+      mod.__getString(mod.preparedLines(p[0]!, p[1]!, p[2]!, p[3]!, p[4]!, p[5]!, p[6]!, p[7]!, p[8]!, BigInt(now), BigInt(later))),
+    );
+  const ids: Id[] = [alice, { ...alice, username: "", scopes: [] }, { ...alice, subject: "a,b%c d\n", roles: ["é", "x y"], tokenKind: "api-token" }];
+
+  it("send the very bytes identityHeaders describes, and re-sign when the second changes", () => {
+    for (const id of ids) {
+      for (const prefix of ["x-altgate-", "x-other-"]) {
+        const [first, second] = prepared(id, prefix, 1_700_000_000, 1_700_000_007).split("\n--\n") as [string, string];
+        expect(first).toBe(headerLines(id, prefix, KEY, 1_700_000_000n));
+        expect(second).toBe(headerLines(id, prefix, KEY, 1_700_000_007n));
+        expect(verify(headerMap(second), KEY, 1_700_000_007, prefix)).toBe(true);
+        expect(headerMap(first).get(`${prefix}signature`)).not.toBe(headerMap(second).get(`${prefix}signature`));
+      }
+    }
+  });
+
+  it("within one second sign once and send the same signature", () => {
+    const [first, second] = prepared(alice, "x-altgate-", 1_700_000_000, 1_700_000_000).split("\n--\n");
+    expect(second).toBe(first);
+  });
+
+  it("fail like identityHeaders on a value that is too long", () => {
+    const long = { ...alice, subject: "s".repeat(5000) };
+    expect(prepared(long, "x-altgate-", 1, 2)).toBe(headerLines(long, "x-altgate-", KEY, 1n));
+  });
+});
 
 describe("identity headers", () => {
   it("sets every field under the prefix; lists are comma-separated", () => {

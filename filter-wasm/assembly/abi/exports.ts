@@ -4,8 +4,10 @@
 // it aborted the VM on ids it did not know, such as the root's at shutdown.
 //
 // Callbacks the filter has no use for are not exported: Envoy then does what the SDK's defaults
-// did (continue, or nothing) without entering the VM. Every export here is total: an id it does
-// not know is ignored, or, for a stream, taken as a new one, so no host call can abort the VM.
+// did (continue, or nothing) without entering the VM. That includes proxy_on_context_create and
+// proxy_on_delete: a request is judged within its one proxy_on_request_headers call, so the stream
+// lives only as long as that call, or as long as the root holds it while it waits for an answer.
+// Every export here is total: an id it does not know is ignored, so no host call can abort the VM.
 import "@gcoredev/proxy-wasm-sdk-as/assembly/runtime";
 import { AltgateRoot } from "../filter/root";
 import { AltgateStream } from "../filter/stream";
@@ -16,7 +18,6 @@ export function proxy_abi_version_0_2_1(): void {}
 
 // One plugin per VM: the first root id Envoy announces names the root, as in the SDK.
 let root: AltgateRoot | null = null;
-const streams = new Map<u32, AltgateStream>();
 
 function rootFor(contextId: u32): AltgateRoot {
   let r = root;
@@ -27,15 +28,8 @@ function rootFor(contextId: u32): AltgateRoot {
   return r;
 }
 
-function streamFor(contextId: u32, rootContextId: u32): AltgateStream {
-  // AssemblyScript's Map.get aborts on a missing key: always has() first.
-  if (streams.has(contextId)) return streams.get(contextId);
-  const stream = new AltgateStream(contextId, rootFor(rootContextId));
-  streams.set(contextId, stream);
-  return stream;
-}
-
-export function proxy_on_vm_start(_root_context_id: u32, _vm_configuration_size: u32): u32 {
+export function proxy_on_vm_start(root_context_id: u32, _vm_configuration_size: u32): u32 {
+  rootFor(root_context_id);
   return 1;
 }
 
@@ -48,22 +42,12 @@ export function proxy_on_tick(_root_context_id: u32): void {
   if (r !== null) r.onTick();
 }
 
-export function proxy_on_context_create(context_id: u32, root_context_id: u32): void {
-  if (root_context_id == 0) rootFor(context_id);
-  else streamFor(context_id, root_context_id);
-}
-
 export function proxy_on_request_headers(context_id: u32, headers: u32, end_of_stream: u32): u32 {
-  const r = root;
-  // A stream Envoy did not announce is still judged, never let through unexamined.
-  return streamFor(context_id, r === null ? 0 : r.context_id).onRequestHeaders(headers, end_of_stream != 0);
+  // A stream before any configuration is still judged (and refused), never let through unexamined.
+  return new AltgateStream(context_id, rootFor(0)).onRequestHeaders(headers, end_of_stream != 0);
 }
 
 export function proxy_on_http_call_response(_context_id: u32, token: u32, headers: u32, body_size: u32, trailers: u32): void {
   const r = root;
   if (r !== null) r.onHttpCallResponse(token, headers, body_size, trailers);
-}
-
-export function proxy_on_delete(context_id: u32): void {
-  streams.delete(context_id);
 }

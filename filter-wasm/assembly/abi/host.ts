@@ -27,13 +27,25 @@ const outSize = memory.data(8);
 const outU32 = memory.data(4);
 const outU64 = memory.data(8);
 
-/** Takes ownership of a host-allocated region, copying it into a managed buffer. */
+/**
+ * Takes ownership of a host-allocated region. The host allocates through the exported `malloc`,
+ * which hands out a pinned ArrayBuffer of exactly the size asked for: unpinning it makes it an
+ * ordinary managed buffer, so nothing is copied. A region of any other size (never seen from
+ * Envoy) is copied, so a buffer never claims bytes the host did not write.
+ */
 function takeBuffer(): ArrayBuffer {
   const ptr = load<usize>(outPtr);
   const size = load<usize>(outSize);
-  const buf = new ArrayBuffer(<i32>size);
-  if (size > 0) memory.copy(changetype<usize>(buf), ptr, size);
-  if (ptr != 0) free(ptr);
+  if (ptr == 0) return new ArrayBuffer(0);
+  const adopted = changetype<ArrayBuffer>(ptr);
+  if (<usize>adopted.byteLength == size) {
+    free(ptr);
+    return adopted;
+  }
+  // Still pinned while the copy is allocated.
+  const buf = new ArrayBuffer(<i32>min<usize>(size, <usize>adopted.byteLength));
+  memory.copy(changetype<usize>(buf), ptr, <usize>buf.byteLength);
+  free(ptr);
   return buf;
 }
 
@@ -148,6 +160,11 @@ export function replaceHeader(map: i32, name: string, value: string): void {
   const key = String.UTF8.encode(name);
   const val = String.UTF8.encode(value);
   imports.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength);
+}
+
+/** Sets a header from bytes already in the host's encoding (prepared once, reused per request). */
+export function replaceHeaderBytes(map: i32, name: ArrayBuffer, value: ArrayBuffer): void {
+  imports.proxy_replace_header_map_value(map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength);
 }
 
 /** Serialises header pairs in the ABI's pair layout for send_local_response and http_call. */

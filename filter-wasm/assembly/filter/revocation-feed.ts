@@ -46,8 +46,11 @@ export class RevocationPoller {
 
   /** Whether the feed has revoked `key` (an API token's SHA-256 hex or an access token's jti). */
   isRevoked(key: string, now: i64): bool {
-    if (key.length == 0) return false;
-    const fp = fingerprint(key);
+    return key.length > 0 && this.isRevokedFingerprint(fingerprint(key), now);
+  }
+
+  isRevokedFingerprint(fp: Uint8Array, now: i64): bool {
+    if (fp.length == 0) return false;
     const v = getShared(shardKey(shardOf(fp)));
     return v.status == OK && shardHas(v.value, fp, now / 1000);
   }

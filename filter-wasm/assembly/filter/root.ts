@@ -3,9 +3,11 @@
 // the revoked set it uses are shared by all of them.
 import { Config, parseConfigBytes } from "../config";
 import { HmacSha256 } from "../hmac";
-import { IdentityHeaderNames, serializeIdentity, Identity } from "../identity";
+import { IdentityHeaderNames, prepareIdentityHeaders, serializeIdentity, Identity } from "../identity";
 import { parseIntrospectionBytes, validateIdentity } from "../introspection";
-import { EntryKind, LookupKind, negativeExpiry, positiveExpiry } from "../cache";
+import { EntryKind, LookupKind, LookupResult, negativeExpiry, positiveExpiry } from "../cache";
+import { IdentityMemo, MemoEntry } from "../memo";
+import { fingerprint } from "../revocations";
 import {
   getBuffer, getHeader, httpCall, log, nowMs, setEffectiveContext, setTickPeriod,
   BUFFER_HTTP_CALL_RESPONSE_BODY, BUFFER_PLUGIN_CONFIGURATION, HTTP_CALL_RESPONSE_HEADERS,
@@ -38,6 +40,7 @@ export class AltgateRoot {
   headerNames: IdentityHeaderNames = new IdentityHeaderNames("x-altgate-");
   hmac: HmacSha256 | null = null;
   metrics: Metrics = new Metrics();
+  memo: IdentityMemo = new IdentityMemo();
   /** null when no revocation feed is configured. */
   revocations: RevocationPoller | null = null;
   configured: bool = false;
@@ -68,6 +71,8 @@ export class AltgateRoot {
     this.cache = new SharedCache(config.cache.maxEntries, this.metrics.cacheEvictions);
     this.cache.init();
     this.headerNames = new IdentityHeaderNames(config.identity.headerPrefix);
+    // Memo entries hold headers made with the previous configuration's prefix.
+    this.memo = new IdentityMemo();
     this.hmac = config.identity.hmacKey.length > 0 ? new HmacSha256(Uint8Array.wrap(String.UTF8.encode(config.identity.hmacKey))) : null;
     const feed = config.revocations;
     let poller: RevocationPoller | null = null;
@@ -85,6 +90,29 @@ export class AltgateRoot {
   isRevoked(key: string): bool {
     const poller = this.revocations;
     return poller !== null && poller.isRevoked(key, nowMs());
+  }
+
+  /** isRevoked for a key already fingerprinted (revocations.fingerprint); empty: nothing to revoke. */
+  isRevokedFingerprint(fp: Uint8Array, now: i64): bool {
+    const poller = this.revocations;
+    return poller !== null && poller.isRevokedFingerprint(fp, now);
+  }
+
+  /**
+   * The memo entry for `identity`, made once per shared cache entry (insertedAt, expiresAt) and
+   * kept for the requests that find that entry again. An identity the cache does not hold
+   * (expiresAt 0) gets an entry for this request only.
+   */
+  memoize(hash: Uint8Array, insertedAt: i64, expiresAt: i64, identity: Identity, hashHex: string): MemoEntry {
+    if (expiresAt > 0) {
+      const known = this.memo.find(hash, insertedAt, expiresAt);
+      if (known !== null) return known;
+    }
+    const key = identity.tokenKind == "api-token" ? hashHex : identity.tokenId;
+    const fp = key.length > 0 ? fingerprint(key) : new Uint8Array(0);
+    const entry = new MemoEntry(hash, insertedAt, expiresAt, identity, prepareIdentityHeaders(identity, this.headerNames), fp);
+    if (expiresAt > 0) this.memo.remember(entry);
+    return entry;
   }
 
   /**
@@ -108,7 +136,7 @@ export class AltgateRoot {
         this.metrics.inc(this.metrics.coalesced);
         return null;
       }
-      return this.verdictFromCache(claim.current.kind, claim.current.payload);
+      return this.verdictFromCache(claim.current);
     }
     return this.dispatch(stream, issuer, token, hash, hashHex);
   }
@@ -180,17 +208,18 @@ export class AltgateRoot {
     identity.tokenKind = inFlight.tokenKind;
     identity.tokenId = result.jti;
     const payload = serializeIdentity(identity);
-    if (payload !== null) {
-      this.cache.store(inFlight.hash, EntryKind.Positive, positiveExpiry(now, result.exp, this.config.cache.positiveTtlS), payload, now);
-    } else {
+    if (payload === null) {
       this.cache.release(inFlight.hash, now);
+      return Verdict.active(identity, 0, 0);
     }
-    return Verdict.active(identity);
+    const expiresAt = positiveExpiry(now, result.exp, this.config.cache.positiveTtlS);
+    this.cache.store(inFlight.hash, EntryKind.Positive, expiresAt, payload, now);
+    return Verdict.active(identity, now, expiresAt);
   }
 
-  verdictFromCache(kind: LookupKind, payload: Uint8Array): Verdict {
-    if (kind == LookupKind.Negative) return Verdict.invalid("the token is not active");
-    return Verdict.fromPayload(payload);
+  verdictFromCache(cached: LookupResult): Verdict {
+    if (cached.kind == LookupKind.Negative) return Verdict.invalid("the token is not active");
+    return Verdict.fromPayload(cached);
   }
 
   private waitForOtherWorker(stream: AltgateStream, hash: Uint8Array, hashHex: string): void {
@@ -229,7 +258,7 @@ export class AltgateRoot {
         this.retakeOver(wait);
         continue;
       }
-      this.wake(wait.waiters, this.verdictFromCache(current.kind, current.payload));
+      this.wake(wait.waiters, this.verdictFromCache(current));
     }
     const poller = this.revocations;
     if (poller !== null) poller.tick(now);

@@ -2,7 +2,7 @@
 // cache.ts decides what a bucket holds; this module reads and writes buckets with CAS so that
 // concurrent workers never lose each other's entries.
 import {
-  bucketCountFor, bucketKey, decodeBucket, encodeBucket, insert, lookup,
+  bucketCountFor, bucketKey, decodeBucket, encodeBucket, insert, lookup, lookupEncoded,
   CacheEntry, EntryKind, LookupKind, LookupResult, KEY_PREFIX,
 } from "../cache";
 import { getShared, setShared, incrementMetric, OK, NOT_FOUND } from "../abi/host";
@@ -41,8 +41,7 @@ export class SharedCache {
   }
 
   lookup(hash: Uint8Array, nowMs: i64): LookupResult {
-    const v = getShared(bucketKey(hash, this.bucketCount));
-    return lookup(decodeBucket(v.value), hash, nowMs);
+    return lookupEncoded(getShared(bucketKey(hash, this.bucketCount)).value, hash, nowMs);
   }
 
   /** Puts a Pending entry for `hash` unless the cache already has a live entry for it. */

@@ -3,12 +3,13 @@
 // trusted identity upstream.
 import { extractBearer, BearerKind } from "../bearer";
 import { matchRoute, authorize, Decision, DecisionKind } from "../rules";
-import { sha256String } from "../sha256";
+import { sha256At } from "../sha256";
 import { toHex } from "../hex";
-import { deserializeIdentity, identityHeaders, isIdentityHeaderBytes, Identity } from "../identity";
-import { LookupKind } from "../cache";
+import { deserializeIdentity, isIdentityHeaderBytes, Identity } from "../identity";
+import { LookupKind, LookupResult } from "../cache";
+import { MemoEntry } from "../memo";
 import {
-  continueRequest, getHeader, headerPairs, latin1, nowMs, removeHeader, removeHeaderBytes, replaceHeader,
+  continueRequest, getHeader, headerPairs, latin1, nowMs, removeHeader, removeHeaderBytes, replaceHeaderBytes,
   sendLocalResponse, REQUEST_HEADERS,
 } from "../abi/host";
 import {
@@ -25,10 +26,17 @@ export enum VerdictKind {
 
 /** What authentication concluded about a token. */
 export class Verdict {
-  constructor(readonly kind: VerdictKind, readonly identity: Identity | null, readonly reason: string) {}
+  constructor(
+    readonly kind: VerdictKind,
+    readonly identity: Identity | null,
+    readonly reason: string,
+    /** The shared cache entry the identity is stored as (insertedAt, expiresAt); 0, 0 when it is not cached. */
+    readonly insertedAt: i64 = 0,
+    readonly expiresAt: i64 = 0,
+  ) {}
 
-  static active(identity: Identity): Verdict {
-    return new Verdict(VerdictKind.Active, identity, "");
+  static active(identity: Identity, insertedAt: i64, expiresAt: i64): Verdict {
+    return new Verdict(VerdictKind.Active, identity, "", insertedAt, expiresAt);
   }
 
   static invalid(reason: string): Verdict {
@@ -39,9 +47,9 @@ export class Verdict {
     return new Verdict(VerdictKind.Unavailable, null, reason);
   }
 
-  static fromPayload(payload: Uint8Array): Verdict {
-    const identity = deserializeIdentity(payload);
-    return identity === null ? Verdict.invalid("the cached identity is unreadable") : Verdict.active(identity);
+  static fromPayload(cached: LookupResult): Verdict {
+    const identity = deserializeIdentity(cached.payload);
+    return identity === null ? Verdict.invalid("the cached identity is unreadable") : Verdict.active(identity, cached.insertedAt, cached.expiresAt);
   }
 }
 
@@ -62,10 +70,12 @@ export class AltgateStream {
   onRequestHeaders(_headers: u32, _end_of_stream: bool): u32 {
     const root = this.root;
     const prefix = root.config.identity.headerPrefix;
-    // One pass over the pairs as the host serialised them: names are compared as bytes, and only
-    // the values the filter reads become strings.
+    // One pass over the pairs as the host serialised them: names are compared as bytes, the
+    // token is checked and hashed where it lies, and only the method and path become strings.
     const pairs = headerPairs(REQUEST_HEADERS);
-    const authorization = new Array<string>(0);
+    let authorizations = 0;
+    let authorization: usize = 0;
+    let authorizationLength = 0;
     let method: string | null = null;
     let path: string | null = null;
     while (pairs.next()) {
@@ -73,7 +83,12 @@ export class AltgateStream {
       const nameLen = pairs.nameLen;
       // Whatever the client claims about its identity is removed before anything else, on every route.
       if (isIdentityHeaderBytes(name, nameLen, prefix)) removeHeaderBytes(REQUEST_HEADERS, name, nameLen);
-      else if (nameIs(name, nameLen, "authorization", true)) authorization.push(latin1(pairs.valuePtr, pairs.valueLen));
+      else if (nameIs(name, nameLen, "authorization", true)) {
+        if (authorizations++ == 0) {
+          authorization = pairs.valuePtr;
+          authorizationLength = <i32>min<usize>(pairs.valueLen, <usize>i32.MAX_VALUE);
+        }
+      }
       // The first value of a name is the one a lookup by name would give.
       else if (method === null && nameIs(name, nameLen, ":method", false)) method = latin1(pairs.valuePtr, pairs.valueLen);
       else if (path === null && nameIs(name, nameLen, ":path", false)) path = latin1(pairs.valuePtr, pairs.valueLen);
@@ -88,15 +103,20 @@ export class AltgateStream {
       return CONTINUE;
     }
 
-    const bearer = extractBearer(authorization);
+    const bearer = extractBearer(authorizations, authorization, authorizationLength);
     if (bearer.kind == BearerKind.Missing) return this.deny(missingToken());
     if (bearer.kind == BearerKind.Malformed) return this.deny(malformedAuthorization(bearer.reason));
     // Nothing the token could say would open a route no rule allows: refuse without asking the issuer.
     if (this.route.kind == DecisionKind.NoRuleMatched && !root.config.defaultAllow) return this.deny(noRule());
-    this.token = bearer.token;
-    this.hash = sha256String(bearer.token);
+    const token = authorization + <usize>bearer.offset;
+    this.hash = sha256At(token, bearer.length);
     this.hashHexCache = "";
-    return this.authenticate();
+    const now = nowMs();
+    const cached = root.cache.lookup(this.hash, now);
+    if (isAnswer(cached)) return this.fromCache(cached, now);
+    // Only a miss needs the token itself, to ask the issuer; it is kept until the answer comes.
+    this.token = latin1(token, <usize>bearer.length);
+    return this.miss();
   }
 
   private hashHex(): string {
@@ -104,14 +124,18 @@ export class AltgateStream {
     return this.hashHexCache;
   }
 
-  /** Cache first; on a miss the root introspects (or joins a call in flight) and we pause. */
-  private authenticate(): u32 {
+  private fromCache(cached: LookupResult, now: i64): u32 {
     const root = this.root;
-    const cached = root.cache.lookup(this.hash, nowMs());
-    if (cached.kind == LookupKind.Positive || cached.kind == LookupKind.Negative) {
-      root.metrics.inc(root.metrics.cacheHits);
-      return this.finish(root.verdictFromCache(cached.kind, cached.payload));
-    }
+    root.metrics.inc(root.metrics.cacheHits);
+    if (cached.kind == LookupKind.Negative) return this.finish(root.verdictFromCache(cached));
+    const known = root.memo.find(this.hash, cached.insertedAt, cached.expiresAt);
+    if (known !== null) return this.allow(known, now);
+    return this.finish(root.verdictFromCache(cached));
+  }
+
+  /** The root introspects (or joins a call in flight) and we pause, unless it can answer at once. */
+  private miss(): u32 {
+    const root = this.root;
     root.metrics.inc(root.metrics.cacheMisses);
     // An API token's revocation key is its own hash, known before the issuer is asked: a revoked
     // one costs no introspection call.
@@ -128,7 +152,9 @@ export class AltgateStream {
 
   /** Called by the root when the worker this request waited on gave up: start over from the cache. */
   retry(): void {
-    if (this.authenticate() == CONTINUE) continueRequest();
+    const now = nowMs();
+    const cached = this.root.cache.lookup(this.hash, now);
+    if ((isAnswer(cached) ? this.fromCache(cached, now) : this.miss()) == CONTINUE) continueRequest();
   }
 
   private finish(verdict: Verdict): u32 {
@@ -136,21 +162,28 @@ export class AltgateStream {
     if (verdict.kind == VerdictKind.Unavailable) return this.deny(issuerUnavailable(verdict.reason));
     const identity = verdict.identity;
     if (verdict.kind != VerdictKind.Active || identity === null) return this.deny(invalidToken(verdict.reason));
+    return this.allow(this.root.memoize(this.hash, verdict.insertedAt, verdict.expiresAt, identity, this.hashHex()), nowMs());
+  }
+
+  private allow(known: MemoEntry, now: i64): u32 {
+    this.token = "";
     const root = this.root;
     // Checked on every allow, cached identities included: the cache may hold a token's positive
     // answer for positive_ttl_s, and a revocation must not wait for it to run out. The entry stays
     // cached; every later request finds the revocation the same way, without a new introspection.
-    if (root.isRevoked(identity.tokenKind == "api-token" ? this.hashHex() : identity.tokenId)) return this.deny(revoked());
+    if (root.isRevokedFingerprint(known.revocationFingerprint, now)) return this.deny(revoked());
+    const identity = known.identity;
     if (this.route.kind != DecisionKind.NoRuleMatched) {
       const decision = authorize(root.config.rules, this.route, identity.roles, identity.scopes);
       if (decision.kind != DecisionKind.Allowed) return this.deny(forbidden(decision.reason));
     }
-    const asserted = identityHeaders(identity, root.headerNames, root.hmac, nowMs() / 1000);
-    if (asserted.error.length > 0) return this.deny(invalidToken(asserted.error));
-    for (let i = 0; i < asserted.headers.length; i++) {
-      const h = unchecked(asserted.headers[i]);
-      replaceHeader(REQUEST_HEADERS, h.name, h.value);
-    }
+    const headers = known.headers;
+    if (headers.error.length > 0) return this.deny(invalidToken(headers.error));
+    const names = headers.nameBytes;
+    const values = headers.valueBytes;
+    for (let i = 0; i < names.length; i++) replaceHeaderBytes(REQUEST_HEADERS, unchecked(names[i]), unchecked(values[i]));
+    const hmac = root.hmac;
+    if (hmac !== null) replaceHeaderBytes(REQUEST_HEADERS, headers.signatureName, headers.signatureBytes(hmac, now / 1000));
     if (root.config.identity.stripAuthorization) removeHeader(REQUEST_HEADERS, "authorization");
     root.metrics.inc(root.metrics.allowed);
     return CONTINUE;
@@ -188,4 +221,9 @@ function nameIs(ptr: usize, len: usize, expected: string, ignoreCase: bool): boo
     if (c != <u32>load<u16>(changetype<usize>(expected) + (i << 1))) return false;
   }
   return true;
+}
+
+/** A Positive or Negative entry answers a request; a miss or a Pending one sends it to introspection. */
+function isAnswer(cached: LookupResult): bool {
+  return cached.kind == LookupKind.Positive || cached.kind == LookupKind.Negative;
 }

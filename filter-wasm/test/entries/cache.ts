@@ -1,5 +1,5 @@
 // Test entry for cache.ts: buckets cross the boundary encoded, as they sit in shared data.
-import { CacheBucket, CacheEntry, EntryKind, LookupKind, bucketCountFor, bucketKey, decodeBucket, encodeBucket, insert, lookup, negativeExpiry, positiveExpiry } from "../../assembly/cache";
+import { CacheBucket, CacheEntry, EntryKind, LookupKind, LookupResult, bucketCountFor, bucketKey, decodeBucket, encodeBucket, insert, lookup, lookupEncoded, negativeExpiry, positiveExpiry } from "../../assembly/cache";
 import { toHex } from "../../assembly/hex";
 
 let evicted = false;
@@ -26,6 +26,26 @@ export function lookupEntry(bucket: ArrayBuffer | null, hash: ArrayBuffer, now: 
     case LookupKind.Positive: return "positive:" + toHex(r.payload) + ":" + r.expiresAt.toString();
     case LookupKind.Negative: return "negative:" + r.expiresAt.toString();
     case LookupKind.Pending: return "pending:" + r.expiresAt.toString();
+  }
+  return "miss";
+}
+
+/** lookupEncoded, reported as lookupEntry reports lookup, plus the entry's insertedAt after "@". */
+export function lookupEncodedEntry(bucket: ArrayBuffer | null, hash: ArrayBuffer, now: i64): string {
+  return describe(lookupEncoded(bucket, Uint8Array.wrap(hash), now));
+}
+
+/** lookup over the decoded bucket, in the same form as lookupEncodedEntry. */
+export function lookupDecodedEntry(bucket: ArrayBuffer | null, hash: ArrayBuffer, now: i64): string {
+  return describe(lookup(decodeBucket(bucket), Uint8Array.wrap(hash), now));
+}
+
+function describe(r: LookupResult): string {
+  const at = "@" + r.insertedAt.toString();
+  switch (r.kind) {
+    case LookupKind.Positive: return "positive:" + toHex(r.payload) + ":" + r.expiresAt.toString() + at;
+    case LookupKind.Negative: return "negative:" + r.expiresAt.toString() + at;
+    case LookupKind.Pending: return "pending:" + r.expiresAt.toString() + at;
   }
   return "miss";
 }
