@@ -8,11 +8,12 @@
 import { renderBootstrap } from "../../envoy/bootstrap.ts";
 
 /** The configurations measured side by side, in the order the table shows them. */
-export const CONFIGS = ["nofilter", "jwt_authn", "altgate_hit", "altgate_miss"] as const;
+export const CONFIGS = ["nofilter", "wasm_floor", "jwt_authn", "altgate_hit", "altgate_miss"] as const;
 export type ConfigName = (typeof CONFIGS)[number];
 
 export const LABELS: Record<ConfigName, string> = {
   nofilter: "no filter",
+  wasm_floor: "Wasm floor (empty filter)",
   jwt_authn: "jwt_authn (native, JWKS)",
   altgate_hit: "altgate, cache hit",
   altgate_miss: "altgate, cache miss",
@@ -30,6 +31,8 @@ export interface BenchEnvoyOptions {
   /** The realm's issuer, e.g. http://127.0.0.1:<port>/realms/altgate (Keycloak runs with --hostname). */
   issuer: string;
   wasmPath: string;
+  /** The empty proxy-wasm filter (test/bench/wasm-floor), run with the same Wasm settings as altgate. */
+  floorWasmPath: string;
   /** The altgate plugin configuration (envoy/filter-config.ts devFilterConfig). */
   filterConfig: unknown;
 }
@@ -98,8 +101,14 @@ export function renderBenchBootstrap(o: BenchEnvoyOptions): Json {
     return l;
   };
 
+  const floor = clone(altgateFilter);
+  floor.typed_config.config.vm_config.vm_id = "wasm-floor";
+  floor.typed_config.config.vm_config.code.local.filename = o.floorWasmPath;
+  floor.typed_config.config.configuration.value = "{}";
+
   const listeners: Json[] = [
     listener("nofilter", o.ports.nofilter, []),
+    listener("wasm_floor", o.ports.wasm_floor, [floor]),
     listener("jwt_authn", o.ports.jwt_authn, [jwtAuthnFilter(o.issuer)]),
     listener("altgate_hit", o.ports.altgate_hit, [altgate("altgate-hit")]),
     listener("altgate_miss", o.ports.altgate_miss, [altgate("altgate-miss")]),

@@ -3,6 +3,7 @@
  * by side with no filter and with Envoy's native jwt_authn, in one run and with one load generator.
  *
  *   1. nofilter      Envoy routing straight to the upstream
+ *      wasm_floor    an empty proxy-wasm filter (test/bench/wasm-floor): the cost of any Wasm filter
  *   2. jwt_authn     envoy.filters.http.jwt_authn verifying the same Keycloak tokens (remote JWKS)
  *   3. altgate_hit   the altgate filter, one warmed token: every request a cache hit
  *   4. altgate_miss  the altgate filter, a fresh token per request: every request introspects
@@ -28,6 +29,7 @@ import { registered, spawnComponent, stopProcess, tail, useRegistry, type Manage
 import { waitUntilReady, httpOk } from "../harness/readiness.ts";
 import { ensureTools } from "../harness/tools.ts";
 import { buildFilter } from "../harness/build-filter.ts";
+import { buildWasmFloor } from "./wasm-floor/build.ts";
 import { startKeycloak, REALM } from "../harness/components/keycloak.ts";
 import { devFilterConfig } from "../../envoy/filter-config.ts";
 import { CONFIGS, LABELS, renderBenchBootstrap, type ConfigName } from "./envoy-config.ts";
@@ -157,10 +159,11 @@ async function main(): Promise<number> {
     log("bench", `run directory ${runDir}`);
     // Keycloak on every core: it is busy only while it issues and introspects tokens. The filter
     // builds meanwhile.
-    const [kc, built] = await Promise.allSettled([startKeycloak(tools.keycloak, runDir), buildFilter()]);
+    const [kc, built, floorBuilt] = await Promise.allSettled([startKeycloak(tools.keycloak, runDir), buildFilter(), buildWasmFloor(runDir)]);
     if (kc.status === "rejected") throw kc.reason;
     if (built.status === "rejected") throw built.reason;
-    const [keycloak, wasmPath] = [kc.value, built.value];
+    if (floorBuilt.status === "rejected") throw floorBuilt.reason;
+    const [keycloak, wasmPath, floorWasmPath] = [kc.value, built.value, floorBuilt.value];
     const wasmBytes = statSync(wasmPath).size;
     log("bench", `keycloak ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -181,7 +184,7 @@ async function main(): Promise<number> {
 
     // Envoy and the upstream.
     const ports = {
-      nofilter: await freePort(), jwt_authn: await freePort(), altgate_hit: await freePort(), altgate_miss: await freePort(), memory: await freePort(),
+      nofilter: await freePort(), wasm_floor: await freePort(), jwt_authn: await freePort(), altgate_hit: await freePort(), altgate_miss: await freePort(), memory: await freePort(),
     };
     const [adminPort, upstreamPort] = [await freePort(), await freePort()];
     let upstream: Managed | undefined;
@@ -194,7 +197,7 @@ async function main(): Promise<number> {
     const configFile = join(runDir, "envoy.json");
     writeFileSync(configFile, JSON.stringify(renderBenchBootstrap({
       adminPort, ports, upstreamPort, directResponseUpstream: UPSTREAM === "envoy",
-      keycloakPort: keycloak.port, issuer: keycloak.issuer, wasmPath, filterConfig,
+      keycloakPort: keycloak.port, issuer: keycloak.issuer, wasmPath, floorWasmPath, filterConfig,
     }), null, 2));
     const envoyLog = join(runDir, "logs", "envoy.log");
     const envoy = spawnComponent({
