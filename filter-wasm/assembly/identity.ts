@@ -30,6 +30,10 @@ export class IdentityHeaderNames {
   readonly tokenKind: string;
   readonly tokenId: string;
   readonly signature: string;
+  readonly signatureBytes: ArrayBuffer;
+  /** The seven identity fields' names in canonical order, and the same as UTF-8 for the host. */
+  readonly fields: string[] = [];
+  readonly fieldBytes: ArrayBuffer[] = [];
 
   constructor(readonly prefix: string) {
     this.subject = prefix + "subject";
@@ -39,7 +43,14 @@ export class IdentityHeaderNames {
     this.scopes = prefix + "scopes";
     this.tokenKind = prefix + "token-kind";
     this.tokenId = prefix + "token-id";
-    this.signature = prefix + "signature";
+    const signature = prefix + "signature";
+    this.signature = signature;
+    this.signatureBytes = String.UTF8.encode(signature);
+    const names = [this.subject, this.username, this.client, this.roles, this.scopes, this.tokenKind, this.tokenId];
+    for (let i = 0; i < names.length; i++) {
+      this.fields.push(names[i]);
+      this.fieldBytes.push(String.UTF8.encode(names[i]));
+    }
   }
 }
 
@@ -72,7 +83,10 @@ export const SIGNATURE_CONTEXT = "altgate-identity-v1";
 export function identityHeaders(id: Identity, names: IdentityHeaderNames, hmac: HmacSha256 | null, nowSeconds: i64): IdentityHeaders {
   const prepared = prepareIdentityHeaders(id, names);
   if (prepared.error.length > 0) return new IdentityHeaders([], prepared.error);
-  const headers = prepared.headers.slice(0);
+  const headers = new Array<HeaderEntry>(0);
+  for (let i = 0; i < prepared.names.length; i++) {
+    headers.push(new HeaderEntry(unchecked(prepared.names[i]), String.UTF8.decode(unchecked(prepared.valueBytes[i]))));
+  }
   if (hmac != null) headers.push(new HeaderEntry(names.signature, prepared.signatureValue(hmac, nowSeconds)));
   return new IdentityHeaders(headers, "");
 }
@@ -82,8 +96,11 @@ export function identityHeaders(id: Identity, names: IdentityHeaderNames, hmac: 
  * bytes that are ready, and the signature is recomputed only when its timestamp's second changes.
  */
 export class PreparedIdentityHeaders {
-  /** The unsigned headers, and the same names and values as UTF-8 for the host. */
-  readonly headers: HeaderEntry[] = [];
+  /**
+   * The unsigned headers: names (shared with the configuration's IdentityHeaderNames, not copied
+   * per identity) and values, as UTF-8 for the host.
+   */
+  readonly names: string[] = [];
   readonly nameBytes: ArrayBuffer[] = [];
   readonly valueBytes: ArrayBuffer[] = [];
   readonly signatureName: ArrayBuffer;
@@ -98,13 +115,13 @@ export class PreparedIdentityHeaders {
     /** "" when every value fits; otherwise names the field that was too long, and there are no headers. */
     readonly error: string,
   ) {
-    this.signatureName = String.UTF8.encode(names.signature);
+    this.signatureName = names.signatureBytes;
   }
 
-  add(name: string, value: string): void {
+  add(names: IdentityHeaderNames, field: i32, value: string): void {
     if (value.length == 0) return;
-    this.headers.push(new HeaderEntry(name, value));
-    this.nameBytes.push(String.UTF8.encode(name));
+    this.names.push(unchecked(names.fields[field]));
+    this.nameBytes.push(unchecked(names.fieldBytes[field]));
     this.valueBytes.push(String.UTF8.encode(value));
   }
 
@@ -145,13 +162,8 @@ export function prepareIdentityHeaders(id: Identity, names: IdentityHeaderNames)
 
   const canonical = [SIGNATURE_CONTEXT, subject, username, client, roles, scopes, tokenKind, tokenId].join("\n");
   const p = new PreparedIdentityHeaders(names, canonical, "");
-  p.add(names.subject, subject);
-  p.add(names.username, username);
-  p.add(names.client, client);
-  p.add(names.roles, roles);
-  p.add(names.scopes, scopes);
-  p.add(names.tokenKind, tokenKind);
-  p.add(names.tokenId, tokenId);
+  const values: string[] = [subject, username, client, roles, scopes, tokenKind, tokenId];
+  for (let i = 0; i < values.length; i++) p.add(names, i, unchecked(values[i]));
   return p;
 }
 

@@ -11,7 +11,9 @@
 import { HASH_LENGTH } from "./cache";
 import { Identity, PreparedIdentityHeaders } from "./identity";
 
-export const MEMO_SLOTS: i32 = 1024;
+// Each entry holds a decoded identity and its encoded headers, about 2 KB of the VM's memory: 256
+// slots keep a worker's memo near half a megabyte while covering the clients one proxy serves at once.
+export const MEMO_SLOTS: i32 = 256;
 
 export class MemoEntry {
   constructor(
