@@ -11,7 +11,8 @@ export async function buildWasmFloor(outDir: string): Promise<string> {
       resolve(repoRoot, "node_modules/assemblyscript/bin/asc.js"),
       resolve(repoRoot, "test/bench/wasm-floor/empty-filter.ts"),
       "-O3", "--runtime", "stub", "--use", "abort=", "--outFile", out,
-    ], { cwd: repoRoot });
+      // From its own directory: the repository root's asconfig.json (the filter's runtime and WASI shim) stays out.
+    ], { cwd: resolve(repoRoot, "test/bench/wasm-floor") });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
     throw new Error(`wasm floor build failed:\n${e.stderr ?? ""}${e.stdout ?? ""}`);
