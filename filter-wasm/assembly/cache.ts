@@ -56,12 +56,16 @@ export function bucketCountFor(maxEntries: i32): i32 {
   return max(1, maxEntries / WAYS);
 }
 
-/** Shared-data key of the bucket for `hash`: its first four bytes, big-endian, mod bucketCount. */
+/** Shared-data key of the bucket for `hash`: KEY_PREFIX and bucketIndex. */
 export function bucketKey(hash: Uint8Array, bucketCount: i32): string {
+  return KEY_PREFIX + bucketIndex(hash, bucketCount).toString();
+}
+
+/** The bucket for `hash`: its first four bytes, big-endian, mod bucketCount. */
+export function bucketIndex(hash: Uint8Array, bucketCount: i32): u32 {
   let h: u32 = 0;
   for (let i = 0; i < 4 && i < hash.length; i++) h = (h << 8) | unchecked(hash[i]);
-  const index = bucketCount > 1 ? h % <u32>bucketCount : 0;
-  return KEY_PREFIX + index.toString();
+  return bucketCount > 1 ? h % <u32>bucketCount : 0;
 }
 
 export function encodeBucket(bucket: CacheBucket): ArrayBuffer {

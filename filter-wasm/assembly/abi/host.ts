@@ -151,15 +151,11 @@ export function removeHeaderBytes(map: i32, namePtr: usize, nameLen: usize): voi
   imports.proxy_remove_header_map_value(map, namePtr, nameLen);
 }
 
-export function removeHeader(map: i32, name: string): void {
-  const key = String.UTF8.encode(name);
-  imports.proxy_remove_header_map_value(map, changetype<usize>(key), key.byteLength);
-}
+const AUTHORIZATION = String.UTF8.encode("authorization");
 
-export function replaceHeader(map: i32, name: string, value: string): void {
-  const key = String.UTF8.encode(name);
-  const val = String.UTF8.encode(value);
-  imports.proxy_replace_header_map_value(map, changetype<usize>(key), key.byteLength, changetype<usize>(val), val.byteLength);
+/** Removes every Authorization header. */
+export function removeAuthorization(map: i32): void {
+  imports.proxy_remove_header_map_value(map, changetype<usize>(AUTHORIZATION), AUTHORIZATION.byteLength);
 }
 
 /** Sets a header from bytes already in the host's encoding (prepared once, reused per request). */
@@ -245,6 +241,31 @@ export function getShared(key: string): SharedValue {
   store<usize>(outSize, 0);
   store<u32>(outU32, 0);
   const status = imports.proxy_get_shared_data(changetype<usize>(k), k.byteLength, outPtr, outSize, outU32);
+  if (status != OK) return new SharedValue(status, null, 0);
+  const cas = load<u32>(outU32);
+  return new SharedValue(status, takeBuffer(), cas);
+}
+
+// Keys of the form <ASCII prefix><decimal index> are assembled here, so that the reads every
+// request makes (its cache bucket, its revoked-set shard) allocate no key strings.
+const keyScratch = memory.data(64);
+
+/** getShared(prefix + index.toString()) for an ASCII `prefix` of under 50 characters. */
+export function getSharedIndexed(prefix: string, index: u32): SharedValue {
+  let len = <usize>min(prefix.length, 50);
+  for (let i: usize = 0; i < len; i++) store<u8>(keyScratch + i, <u8>load<u16>(changetype<usize>(prefix) + (i << 1)));
+  let digits: usize = 1;
+  for (let v = index; v >= 10; v /= 10) digits++;
+  let v = index;
+  for (let i = digits; i > 0; i--) {
+    store<u8>(keyScratch + len + i - 1, <u8>(0x30 + v % 10));
+    v /= 10;
+  }
+  len += digits;
+  store<usize>(outPtr, 0);
+  store<usize>(outSize, 0);
+  store<u32>(outU32, 0);
+  const status = imports.proxy_get_shared_data(keyScratch, len, outPtr, outSize, outU32);
   if (status != OK) return new SharedValue(status, null, 0);
   const cas = load<u32>(outU32);
   return new SharedValue(status, takeBuffer(), cas);

@@ -13,10 +13,10 @@
 import { RevocationFeed } from "../config";
 import {
   decodeState, encodeState, feedPath, fingerprint, mergeShard, nextDue, normalize, parseFeedBytes, pollDue, shardHas,
-  shardKey, shardOf, PollState, Revocation, FEED_MAX_LENGTH, SHARD_COUNT, STATE_KEY,
+  shardKey, shardOf, PollState, Revocation, FEED_MAX_LENGTH, SHARD_COUNT, SHARD_PREFIX, STATE_KEY,
 } from "../revocations";
 import {
-  getBuffer, getHeader, getShared, httpCall, incrementMetric, log, nowMs, setShared,
+  getBuffer, getHeader, getShared, getSharedIndexed, httpCall, incrementMetric, log, nowMs, setShared,
   BUFFER_HTTP_CALL_RESPONSE_BODY, HTTP_CALL_RESPONSE_HEADERS, LOG_ERROR, LOG_INFO, LOG_WARN, NOT_FOUND, OK,
 } from "../abi/host";
 import { Metrics } from "./metrics";
@@ -51,7 +51,7 @@ export class RevocationPoller {
 
   isRevokedFingerprint(fp: Uint8Array, now: i64): bool {
     if (fp.length == 0) return false;
-    const v = getShared(shardKey(shardOf(fp)));
+    const v = getSharedIndexed(SHARD_PREFIX, <u32>shardOf(fp));
     return v.status == OK && shardHas(v.value, fp, now / 1000);
   }
 

@@ -2,10 +2,10 @@
 // cache.ts decides what a bucket holds; this module reads and writes buckets with CAS so that
 // concurrent workers never lose each other's entries.
 import {
-  bucketCountFor, bucketKey, decodeBucket, encodeBucket, insert, lookup, lookupEncoded,
+  bucketCountFor, bucketIndex, bucketKey, decodeBucket, encodeBucket, insert, lookup, lookupEncoded,
   CacheEntry, EntryKind, LookupKind, LookupResult, KEY_PREFIX,
 } from "../cache";
-import { getShared, setShared, incrementMetric, OK, NOT_FOUND } from "../abi/host";
+import { getShared, getSharedIndexed, setShared, incrementMetric, OK, NOT_FOUND } from "../abi/host";
 
 // Contention on one bucket is brief (a few workers); past this many lost races the write is
 // dropped, which only costs a later cache miss, never a wrong answer.
@@ -41,7 +41,7 @@ export class SharedCache {
   }
 
   lookup(hash: Uint8Array, nowMs: i64): LookupResult {
-    return lookupEncoded(getShared(bucketKey(hash, this.bucketCount)).value, hash, nowMs);
+    return lookupEncoded(getSharedIndexed(KEY_PREFIX, bucketIndex(hash, this.bucketCount)).value, hash, nowMs);
   }
 
   /** Puts a Pending entry for `hash` unless the cache already has a live entry for it. */

@@ -9,7 +9,7 @@ import { deserializeIdentity, isIdentityHeaderBytes, Identity } from "../identit
 import { LookupKind, LookupResult } from "../cache";
 import { MemoEntry } from "../memo";
 import {
-  continueRequest, getHeader, headerPairs, latin1, nowMs, removeHeader, removeHeaderBytes, replaceHeaderBytes,
+  continueRequest, getHeader, headerPairs, latin1, nowMs, removeAuthorization, removeHeaderBytes, replaceHeaderBytes,
   sendLocalResponse, REQUEST_HEADERS,
 } from "../abi/host";
 import {
@@ -57,11 +57,15 @@ export class Verdict {
 const CONTINUE: u32 = 0;
 const STOP: u32 = 1;
 
+// A stream is created per request: its fields start from shared values, not fresh objects.
+const NO_ROUTE = new Decision(DecisionKind.NoRuleMatched, -1, "");
+const NO_HASH = new Uint8Array(0);
+
 export class AltgateStream {
-  private route: Decision = new Decision(DecisionKind.NoRuleMatched, -1, "");
+  private route: Decision = NO_ROUTE;
   // Held only while the request waits for an introspection result; never logged or cached.
   private token: string = "";
-  private hash: Uint8Array = new Uint8Array(0);
+  private hash: Uint8Array = NO_HASH;
   // Only API tokens and cache misses need the hex form; "" until one of them asks for it.
   private hashHexCache: string = "";
 
@@ -98,7 +102,7 @@ export class AltgateStream {
     if (this.route.kind == DecisionKind.BadPath) return this.deny(badPath(this.route.reason));
     if (this.route.kind == DecisionKind.Public) {
       // A public upstream has no use for credentials; they are not passed on where they need not go.
-      if (root.config.identity.stripAuthorization) removeHeader(REQUEST_HEADERS, "authorization");
+      if (root.config.identity.stripAuthorization) removeAuthorization(REQUEST_HEADERS);
       root.metrics.inc(root.metrics.publicRoutes);
       return CONTINUE;
     }
@@ -184,7 +188,7 @@ export class AltgateStream {
     for (let i = 0; i < names.length; i++) replaceHeaderBytes(REQUEST_HEADERS, unchecked(names[i]), unchecked(values[i]));
     const hmac = root.hmac;
     if (hmac !== null) replaceHeaderBytes(REQUEST_HEADERS, headers.signatureName, headers.signatureBytes(hmac, now / 1000));
-    if (root.config.identity.stripAuthorization) removeHeader(REQUEST_HEADERS, "authorization");
+    if (root.config.identity.stripAuthorization) removeAuthorization(REQUEST_HEADERS);
     root.metrics.inc(root.metrics.allowed);
     return CONTINUE;
   }
