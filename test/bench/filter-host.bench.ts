@@ -6,12 +6,15 @@
  * host's imports included, as JavaScript) and the process CPU time. The figures compare builds on
  * one machine; Envoy's own cost is what `npm run bench:filter` measures.
  *
+ * Also times SHA-256 of the token alone, the part of a cache hit nothing can save.
+ *
  *   node --import tsx test/bench/filter-host.bench.ts [requests=200000] [openStreams=0,1000] [wasm...]
  */
 import { readFileSync } from "node:fs";
 import { devFilterConfig } from "../../envoy/filter-config.ts";
 import { Proxy, type HttpStream } from "../../filter-wasm/host/index.ts";
 import { FILTER_WASM } from "../harness/build-filter.ts";
+import { sha256Cost } from "./sha256-cost.ts";
 
 const ISSUER = "http://keycloak:8080/realms/altgate";
 
@@ -112,3 +115,4 @@ for (const openStreams of opens) {
     );
   }
 }
+console.log(`SHA-256 of one ${TOKEN.length}-byte token alone: ${(await sha256Cost(TOKEN, requests)).toFixed(2)} µs`);

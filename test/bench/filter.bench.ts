@@ -36,6 +36,7 @@ import { CONFIGS, LABELS, renderBenchBootstrap, type ConfigName } from "./envoy-
 import { runLoad, type LoadResult } from "./load.ts";
 import { fetchTokens } from "./tokens.ts";
 import { hostCacheMemory, type HostMemory } from "./host-memory.ts";
+import { sha256Cost } from "./sha256-cost.ts";
 import { formatReport, type Summary } from "./report.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
@@ -323,6 +324,8 @@ async function main(): Promise<number> {
       problems.push(`test host memory measurement failed: ${(err as Error).message}`);
     }
 
+    const sha256Us = await sha256Cost(hitToken);
+
     const summary: Summary = {
       configs: Object.fromEntries(CONFIGS.map((c) => {
         const m = measured[c];
@@ -348,6 +351,12 @@ async function main(): Promise<number> {
       upstream: UPSTREAM,
       loadAverage: [loadBefore, loadAfter],
       wasmBytes,
+      sha256: { tokenBytes: Buffer.byteLength(hitToken), us: sha256Us },
+      // Round by round, each configuration next to the others: how much the ratios move with the machine.
+      roundRatios: measured.altgate_hit.throughput.map((hit, i) => ({
+        ofNoFilter: hit.rps / measured.nofilter.throughput[i]!.rps,
+        ofJwtAuthn: hit.rps / measured.jwt_authn.throughput[i]!.rps,
+      })),
       memory: {
         tokens: fill.requests,
         evictions: fillDelta("cache_evictions"),

@@ -31,6 +31,10 @@ export interface Summary {
   /** 1-minute load average when the measurements started and ended. */
   loadAverage: [number, number];
   wasmBytes: number;
+  /** SHA-256 of the hit token alone, timed in the bench's own V8 with the filter's SHA-256. */
+  sha256: { tokenBytes: number; us: number };
+  /** Per round: cache-hit req/s over no filter's and jwt_authn's in the same round. */
+  roundRatios: { ofNoFilter: number; ofJwtAuthn: number }[];
   memory: {
     tokens: number;
     evictions: number;
@@ -109,6 +113,9 @@ export function formatReport(s: Summary): string {
   out.push("");
   out.push(`altgate .wasm: ${fmt(s.wasmBytes)} bytes (${kib(s.wasmBytes)})`);
   out.push(
+    `SHA-256 of the ${fmt(s.sha256.tokenBytes)}-byte Keycloak token (the cache key, computed on every request) with the filter's own code in Node's V8: ${s.sha256.us.toFixed(1)} µs`,
+  );
+  out.push(
     `cache of ${fmt(m.tokens)} distinct tokens (${fmt(held)} held, ${fmt(m.evictions)} evicted by the 4-way buckets): ` +
       `Envoy allocated ${m.allocatedDelta >= 0 ? "+" : "−"}${mib(Math.abs(m.allocatedDelta))} ` +
       `(${fmt(m.allocatedDelta / Math.max(1, held))} bytes per cached token), RSS ${m.rssDelta >= 0 ? "+" : "−"}${mib(Math.abs(m.rssDelta))}; ` +
@@ -131,6 +138,11 @@ export function formatReport(s: Summary): string {
   out.push("");
   out.push("targets:");
   for (const t of targets(s)) out.push(`  ${t.pass ? "PASS" : "MISS"}  ${t.name}: ${t.detail}`);
+  const range = (values: number[]) => `${(Math.min(...values) * 100).toFixed(0)}–${(Math.max(...values) * 100).toFixed(0)}%`;
+  out.push(
+    `  (round by round, cache-hit req/s was ${range(s.roundRatios.map((r) => r.ofNoFilter))} of no filter's and ` +
+      `${range(s.roundRatios.map((r) => r.ofJwtAuthn))} of jwt_authn's in the same round)`,
+  );
   const { nofilter, wasm_floor: floor, jwt_authn: jwt, altgate_hit: hit } = s.configs;
   out.push(
     `  (steadier view, Envoy CPU per request: an empty Wasm filter ${signed(floor.envoyCpuUsPerRequest - nofilter.envoyCpuUsPerRequest)} µs over no filter; ` +
