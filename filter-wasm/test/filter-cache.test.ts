@@ -140,26 +140,46 @@ describe("the introspection cache", () => {
   });
 
   it("holds a bounded number of shared-data keys whatever the number of tokens", () => {
-    const gw = new Gateway({ config: filterConfig({ maxEntries: 8 }) });
+    const gw = new Gateway({ config: filterConfig({ maxEntries: 8 }), workers: 2 });
     const tokens = Array.from({ length: 100 }, () => gw.token());
     for (const token of tokens) gw.authenticate("/v1/models", token);
     expect(gw.proxy.sharedData.keys()).toHaveLength(2);
     expect(gw.counter("altgate.cache_evictions")).toBe(92);
-    // The last few are still cached; an evicted one is simply introspected again.
-    expect(gw.request("/v1/models", { token: tokens[99]! }).state).toBe("continued");
-    expect(gw.request("/v1/models", { token: tokens[0]! }).state).toBe("paused");
+    // The last few are still cached for every worker; an evicted one is introspected again by a
+    // worker that does not remember it itself.
+    expect(gw.request("/v1/models", { token: tokens[99]!, worker: 1 }).state).toBe("continued");
+    expect(gw.request("/v1/models", { token: tokens[0]!, worker: 1 }).state).toBe("paused");
+    gw.answer();
+  });
+
+  it("lets a worker serve a token it remembers until the shared entry's expiry, even once evicted there", () => {
+    const gw = new Gateway({ config: filterConfig({ maxEntries: 4, positiveTtlS: 30 }), workers: 2 });
+    const first = gw.token();
+    gw.authenticate("/v1/models", first);
+    // Four more tokens in the one 4-way bucket evict the first from the shared cache.
+    for (let i = 0; i < 4; i++) gw.authenticate("/v1/models", gw.token());
+    expect(gw.counter("altgate.cache_evictions")).toBe(1);
+    gw.proxy.advance(29_999);
+    const remembered = gw.request("/v1/models", { token: first, worker: 0 });
+    expect([remembered.state, upstreamHeader(remembered, "x-altgate-subject")]).toEqual(["continued", ALICE.sub]);
+    expect(gw.proxy.httpCalls).toHaveLength(5);
+    // Not a millisecond past the expiry the shared cache had given it.
+    gw.proxy.advance(1);
+    expect(gw.request("/v1/models", { token: first, worker: 0 }).state).toBe("paused");
     gw.answer();
   });
 
   it("ignores garbage in its shared-data buckets rather than trusting or trapping on it", () => {
-    const gw = new Gateway({ config: filterConfig({ maxEntries: 4 }) });
+    // Each broken bucket is read by a worker of its own: one that answered the token before would
+    // remember it and never read the bucket.
+    const gw = new Gateway({ config: filterConfig({ maxEntries: 4 }), workers: 5 });
     const token = gw.token();
     gw.authenticate("/v1/models", token);
     const [key] = gw.proxy.sharedData.keys();
     const value = Buffer.from(gw.proxy.sharedData.get(key!)!.value);
-    for (const broken of [Buffer.alloc(0), value.subarray(0, value.length - 1), Buffer.concat([value, Buffer.from([0])]), Buffer.from("garbage")]) {
+    for (const [i, broken] of [Buffer.alloc(0), value.subarray(0, value.length - 1), Buffer.concat([value, Buffer.from([0])]), Buffer.from("garbage")].entries()) {
       gw.proxy.sharedData.set(key!, broken);
-      const stream = gw.request("/v1/models", { token });
+      const stream = gw.request("/v1/models", { token, worker: i + 1 });
       expect(stream.state).toBe("paused");
       gw.answer();
       expect(stream.state).toBe("continued");

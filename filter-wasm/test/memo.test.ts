@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createHash } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { ASUtil } from "@assemblyscript/loader";
 import { loadEntry } from "./asc.ts";
-import { withBuffers } from "./wasm-values.ts";
+import { withBuffers, withStrings } from "./wasm-values.ts";
 
 type Exports = {
-  reset(size: number): void;
-  remember(hash: number, insertedAt: bigint, expiresAt: bigint, subject: number): void;
-  find(hash: number, insertedAt: bigint, expiresAt: bigint): number;
+  reset(key: number, size: number): void;
+  remember(token: number, expiresAt: bigint, subject: number): void;
+  find(token: number, now: bigint): number;
 };
 
 let mod: ASUtil & Exports;
@@ -15,46 +15,53 @@ beforeAll(async () => {
   mod = await loadEntry<Exports>("filter-wasm/test/entries/memo.ts");
 });
 
-const hashOf = (token: string) => new Uint8Array(createHash("sha256").update(token).digest());
-const remember = (hash: Uint8Array, insertedAt: number, expiresAt: number, subject: string) =>
-  withBuffers(mod, [hash], ([h]) => {
-    const s = mod.__pin(mod.__newString(subject));
-    try {
-      mod.remember(h!, BigInt(insertedAt), BigInt(expiresAt), s);
-    } finally {
-      mod.__unpin(s);
-    }
-  });
-const find = (hash: Uint8Array, insertedAt: number, expiresAt: number) =>
-  withBuffers(mod, [hash], ([h]) => mod.__getString(mod.find(h!, BigInt(insertedAt), BigInt(expiresAt))));
+const reset = (key: Uint8Array, size: number) => withBuffers(mod, [key], ([k]) => mod.reset(k!, size));
+const remember = (token: string, expiresAt: number, subject: string) =>
+  withStrings(mod, [token, subject], ([t, s]) => mod.remember(t!, BigInt(expiresAt), s!));
+const find = (token: string, now: number) => withStrings(mod, [token], ([t]) => mod.__getString(mod.find(t!, BigInt(now))));
 
 describe("the worker's identity memo", () => {
-  it("answers only for the exact shared-cache entry it was made from", () => {
-    mod.reset(64);
-    const a = hashOf("token-a");
-    remember(a, 1000, 61_000, "alice");
-    expect(find(a, 1000, 61_000)).toBe("alice");
-    // The same token stored again (a new introspection) is a different entry: decode it afresh.
-    expect(find(a, 2000, 61_000)).toBe("");
-    expect(find(a, 1000, 62_000)).toBe("");
-    expect(find(hashOf("token-b"), 1000, 61_000)).toBe("");
-    // One differing byte of the hash, anywhere.
-    for (const i of [0, 4, 31]) {
-      const other = a.slice();
-      other[i] = other[i]! ^ 1;
-      expect(find(other, 1000, 61_000)).toBe("");
-    }
-    expect(find(a.subarray(0, 31), 1000, 61_000)).toBe("");
+  it("answers for exactly the token it was given, until the shared entry's expiry and not a millisecond longer", () => {
+    reset(randomBytes(16), 64);
+    remember("token-a", 61_000, "alice");
+    expect(find("token-a", 1_000)).toBe("alice");
+    expect(find("token-a", 60_999)).toBe("alice");
+    expect(find("token-a", 61_000)).toBe("");
+    for (const other of ["token-b", "token-", "token-aa", "Token-a", "token-a "]) expect(find(other, 1_000), other).toBe("");
+  });
+
+  it("keeps a newer answer for the same token over the older one", () => {
+    reset(randomBytes(16), 64);
+    remember("token-a", 61_000, "alice");
+    remember("token-a", 90_000, "alice.renamed");
+    expect(find("token-a", 70_000)).toBe("alice.renamed");
+  });
+
+  it("does not recognise a token under another worker's key", () => {
+    const key = randomBytes(16);
+    reset(key, 64);
+    remember("token-a", 61_000, "alice");
+    expect(find("token-a", 1_000)).toBe("alice");
+    const other = Uint8Array.from(key);
+    other[0] = other[0]! ^ 1;
+    reset(other, 64);
+    expect(find("token-a", 1_000)).toBe("");
+  });
+
+  it("remembers nothing without a key (the host gave no randomness)", () => {
+    reset(new Uint8Array(0), 64);
+    remember("token-a", 61_000, "alice");
+    expect(find("token-a", 1_000)).toBe("");
   });
 
   it("stays bounded: a token's entry replaces whatever held its slot", () => {
-    mod.reset(4);
-    const hashes = Array.from({ length: 100 }, (_, i) => hashOf(`token-${i}`));
-    for (const [i, h] of hashes.entries()) remember(h, i, 60_000, `user-${i}`);
-    const held = hashes.filter((h, i) => find(h, i, 60_000) === `user-${i}`);
+    reset(randomBytes(16), 4);
+    const tokens = Array.from({ length: 100 }, (_, i) => `token-${i}`);
+    for (const [i, t] of tokens.entries()) remember(t, 60_000, `user-${i}`);
+    const held = tokens.filter((t, i) => find(t, 0) === `user-${i}`);
     expect(held.length).toBeGreaterThan(0);
     expect(held.length).toBeLessThanOrEqual(4);
-    // The last one is always there: nothing evicts the newest entry of its slot.
-    expect(find(hashes[99]!, 99, 60_000)).toBe("user-99");
+    // The newest entry is always there: nothing evicts the last one written to its slot.
+    expect(find(tokens[99]!, 0)).toBe("user-99");
   });
 });

@@ -60,6 +60,16 @@ export function latin1(ptr: usize, len: usize): string {
   return changetype<string>(out);
 }
 
+// @ts-ignore: decorator
+@external("wasi_snapshot_preview1", "random_get")
+declare function wasi_random_get(buf: usize, len: usize): u16;
+
+/** `n` bytes from the host's random source (Envoy: its CSPRNG), or null when it gives none. */
+export function randomBytes(n: i32): Uint8Array | null {
+  const out = new Uint8Array(n);
+  return wasi_random_get(out.dataStart, <usize>n) == 0 ? out : null;
+}
+
 export function log(level: u32, message: string): void {
   const buf = String.UTF8.encode(message);
   imports.proxy_log(level, changetype<usize>(buf), buf.byteLength);

@@ -9,7 +9,7 @@ import { EntryKind, LookupKind, LookupResult, negativeExpiry, positiveExpiry } f
 import { IdentityMemo, MemoEntry } from "../memo";
 import { fingerprint } from "../revocations";
 import {
-  getBuffer, getHeader, httpCall, log, nowMs, setEffectiveContext, setTickPeriod,
+  getBuffer, getHeader, httpCall, log, nowMs, randomBytes, setEffectiveContext, setTickPeriod,
   BUFFER_HTTP_CALL_RESPONSE_BODY, BUFFER_PLUGIN_CONFIGURATION, HTTP_CALL_RESPONSE_HEADERS,
   LOG_CRITICAL, LOG_DEBUG, LOG_WARN, OK,
 } from "../abi/host";
@@ -40,7 +40,7 @@ export class AltgateRoot {
   headerNames: IdentityHeaderNames = new IdentityHeaderNames("x-altgate-");
   hmac: HmacSha256 | null = null;
   metrics: Metrics = new Metrics();
-  memo: IdentityMemo = new IdentityMemo();
+  memo: IdentityMemo = new IdentityMemo(null);
   /** null when no revocation feed is configured. */
   revocations: RevocationPoller | null = null;
   configured: bool = false;
@@ -71,8 +71,11 @@ export class AltgateRoot {
     this.cache = new SharedCache(config.cache.maxEntries, this.metrics.cacheEvictions);
     this.cache.init();
     this.headerNames = new IdentityHeaderNames(config.identity.headerPrefix);
-    // Memo entries hold headers made with the previous configuration's prefix.
-    this.memo = new IdentityMemo();
+    // Memo entries hold headers made with the previous configuration's prefix; a new key also
+    // makes every old tag meaningless.
+    const key = randomBytes(16);
+    if (key === null) log(LOG_WARN, "altgate: the host gave no random bytes: the per-worker memo is off");
+    this.memo = new IdentityMemo(key);
     this.hmac = config.identity.hmacKey.length > 0 ? new HmacSha256(Uint8Array.wrap(String.UTF8.encode(config.identity.hmacKey))) : null;
     const feed = config.revocations;
     let poller: RevocationPoller | null = null;
@@ -99,19 +102,17 @@ export class AltgateRoot {
   }
 
   /**
-   * The memo entry for `identity`, made once per shared cache entry (insertedAt, expiresAt) and
-   * kept for the requests that find that entry again. An identity the cache does not hold
-   * (expiresAt 0) gets an entry for this request only.
+   * The memo entry for `identity`, the token's active answer until `expiresAt` (the shared cache
+   * entry's expiry), kept for the token's next requests on this worker. An identity the cache does
+   * not hold (expiresAt 0) gets an entry for this request only.
    */
-  memoize(hash: Uint8Array, insertedAt: i64, expiresAt: i64, identity: Identity, hashHex: string): MemoEntry {
-    if (expiresAt > 0) {
-      const known = this.memo.find(hash, insertedAt, expiresAt);
-      if (known !== null) return known;
-    }
+  memoize(tagLo: u64, tagHi: u64, expiresAt: i64, identity: Identity, hashHex: string, now: i64): MemoEntry {
+    const known = this.memo.find(tagLo, tagHi, now);
+    if (known !== null && known.expiresAt == expiresAt) return known;
     const key = identity.tokenKind == "api-token" ? hashHex : identity.tokenId;
     const fp = key.length > 0 ? fingerprint(key) : new Uint8Array(0);
-    const entry = new MemoEntry(hash, insertedAt, expiresAt, identity, prepareIdentityHeaders(identity, this.headerNames), fp);
-    if (expiresAt > 0) this.memo.remember(entry);
+    const entry = new MemoEntry(tagLo, tagHi, expiresAt, identity, prepareIdentityHeaders(identity, this.headerNames), fp);
+    if (expiresAt > now) this.memo.remember(entry);
     return entry;
   }
 
@@ -210,11 +211,11 @@ export class AltgateRoot {
     const payload = serializeIdentity(identity);
     if (payload === null) {
       this.cache.release(inFlight.hash, now);
-      return Verdict.active(identity, 0, 0);
+      return Verdict.active(identity, 0);
     }
     const expiresAt = positiveExpiry(now, result.exp, this.config.cache.positiveTtlS);
     this.cache.store(inFlight.hash, EntryKind.Positive, expiresAt, payload, now);
-    return Verdict.active(identity, now, expiresAt);
+    return Verdict.active(identity, expiresAt);
   }
 
   verdictFromCache(cached: LookupResult): Verdict {

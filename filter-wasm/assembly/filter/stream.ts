@@ -30,13 +30,12 @@ export class Verdict {
     readonly kind: VerdictKind,
     readonly identity: Identity | null,
     readonly reason: string,
-    /** The shared cache entry the identity is stored as (insertedAt, expiresAt); 0, 0 when it is not cached. */
-    readonly insertedAt: i64 = 0,
+    /** Until when the shared cache holds this answer; 0 when it is not cached. */
     readonly expiresAt: i64 = 0,
   ) {}
 
-  static active(identity: Identity, insertedAt: i64, expiresAt: i64): Verdict {
-    return new Verdict(VerdictKind.Active, identity, "", insertedAt, expiresAt);
+  static active(identity: Identity, expiresAt: i64): Verdict {
+    return new Verdict(VerdictKind.Active, identity, "", expiresAt);
   }
 
   static invalid(reason: string): Verdict {
@@ -49,7 +48,7 @@ export class Verdict {
 
   static fromPayload(cached: LookupResult): Verdict {
     const identity = deserializeIdentity(cached.payload);
-    return identity === null ? Verdict.invalid("the cached identity is unreadable") : Verdict.active(identity, cached.insertedAt, cached.expiresAt);
+    return identity === null ? Verdict.invalid("the cached identity is unreadable") : Verdict.active(identity, cached.expiresAt);
   }
 }
 
@@ -68,6 +67,9 @@ export class AltgateStream {
   private hash: Uint8Array = NO_HASH;
   // Only API tokens and cache misses need the hex form; "" until one of them asks for it.
   private hashHexCache: string = "";
+  // The token's tag in this worker's memo.
+  private tagLo: u64 = 0;
+  private tagHi: u64 = 0;
 
   constructor(readonly context_id: u32, readonly root: AltgateRoot) {}
 
@@ -113,11 +115,20 @@ export class AltgateStream {
     // Nothing the token could say would open a route no rule allows: refuse without asking the issuer.
     if (this.route.kind == DecisionKind.NoRuleMatched && !root.config.defaultAllow) return this.deny(noRule());
     const token = authorization + <usize>bearer.offset;
+    const now = nowMs();
+    const memo = root.memo;
+    memo.tag(token, bearer.length);
+    this.tagLo = memo.lastLo;
+    this.tagHi = memo.lastHi;
+    const known = memo.find(this.tagLo, this.tagHi, now);
+    if (known !== null) {
+      root.metrics.inc(root.metrics.cacheHits);
+      return this.allow(known, now);
+    }
     this.hash = sha256At(token, bearer.length);
     this.hashHexCache = "";
-    const now = nowMs();
     const cached = root.cache.lookup(this.hash, now);
-    if (isAnswer(cached)) return this.fromCache(cached, now);
+    if (isAnswer(cached)) return this.fromCache(cached);
     // Only a miss needs the token itself, to ask the issuer; it is kept until the answer comes.
     this.token = latin1(token, <usize>bearer.length);
     return this.miss();
@@ -128,12 +139,9 @@ export class AltgateStream {
     return this.hashHexCache;
   }
 
-  private fromCache(cached: LookupResult, now: i64): u32 {
+  private fromCache(cached: LookupResult): u32 {
     const root = this.root;
     root.metrics.inc(root.metrics.cacheHits);
-    if (cached.kind == LookupKind.Negative) return this.finish(root.verdictFromCache(cached));
-    const known = root.memo.find(this.hash, cached.insertedAt, cached.expiresAt);
-    if (known !== null) return this.allow(known, now);
     return this.finish(root.verdictFromCache(cached));
   }
 
@@ -158,7 +166,7 @@ export class AltgateStream {
   retry(): void {
     const now = nowMs();
     const cached = this.root.cache.lookup(this.hash, now);
-    if ((isAnswer(cached) ? this.fromCache(cached, now) : this.miss()) == CONTINUE) continueRequest();
+    if ((isAnswer(cached) ? this.fromCache(cached) : this.miss()) == CONTINUE) continueRequest();
   }
 
   private finish(verdict: Verdict): u32 {
@@ -166,7 +174,8 @@ export class AltgateStream {
     if (verdict.kind == VerdictKind.Unavailable) return this.deny(issuerUnavailable(verdict.reason));
     const identity = verdict.identity;
     if (verdict.kind != VerdictKind.Active || identity === null) return this.deny(invalidToken(verdict.reason));
-    return this.allow(this.root.memoize(this.hash, verdict.insertedAt, verdict.expiresAt, identity, this.hashHex()), nowMs());
+    const now = nowMs();
+    return this.allow(this.root.memoize(this.tagLo, this.tagHi, verdict.expiresAt, identity, this.hashHex(), now), now);
   }
 
   private allow(known: MemoEntry, now: i64): u32 {

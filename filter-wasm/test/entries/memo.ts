@@ -1,22 +1,27 @@
-// Test entry for memo.ts: entries cross the boundary as (hash, insertedAt, expiresAt, subject).
+// Test entry for memo.ts: a memo under a given key; tokens cross the boundary as strings (their
+// UTF-8 bytes are what gets tagged), identities as their subject.
 import { IdentityMemo, MemoEntry } from "../../assembly/memo";
 import { Identity, IdentityHeaderNames, prepareIdentityHeaders } from "../../assembly/identity";
 
-let memo = new IdentityMemo(4);
+let memo = new IdentityMemo(null);
 
-export function reset(size: i32): void {
-  memo = new IdentityMemo(size);
+/** A memo of `size` slots under `key` (16 bytes), or a memo without a key when `key` is empty. */
+export function reset(key: ArrayBuffer, size: i32): void {
+  memo = new IdentityMemo(key.byteLength == 0 ? null : Uint8Array.wrap(key), size);
 }
 
-export function remember(hash: ArrayBuffer, insertedAt: i64, expiresAt: i64, subject: string): void {
+export function remember(token: string, expiresAt: i64, subject: string): void {
+  const bytes = String.UTF8.encode(token);
+  memo.tag(changetype<usize>(bytes), bytes.byteLength);
   const id = new Identity();
   id.subject = subject;
-  const entry = new MemoEntry(Uint8Array.wrap(hash.slice(0)), insertedAt, expiresAt, id, prepareIdentityHeaders(id, new IdentityHeaderNames("x-")), new Uint8Array(0));
-  memo.remember(entry);
+  memo.remember(new MemoEntry(memo.lastLo, memo.lastHi, expiresAt, id, prepareIdentityHeaders(id, new IdentityHeaderNames("x-")), new Uint8Array(0)));
 }
 
-/** The remembered subject, or "" when the memo has no entry made from exactly this cache entry. */
-export function find(hash: ArrayBuffer, insertedAt: i64, expiresAt: i64): string {
-  const e = memo.find(Uint8Array.wrap(hash), insertedAt, expiresAt);
+/** The remembered subject for `token` at `now`, or "" when the memo has no live entry for it. */
+export function find(token: string, now: i64): string {
+  const bytes = String.UTF8.encode(token);
+  memo.tag(changetype<usize>(bytes), bytes.byteLength);
+  const e = memo.find(memo.lastLo, memo.lastHi, now);
   return e === null ? "" : e.identity.subject;
 }
