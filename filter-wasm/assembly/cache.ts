@@ -132,8 +132,6 @@ export class LookupResult {
     readonly payload: Uint8Array,
     /** When the hit stops being valid: for Pending, the in-flight call's deadline. 0 on a miss. */
     readonly expiresAt: i64,
-    /** When the entry was written; with the hash and expiresAt it tells one stored answer from another. */
-    readonly insertedAt: i64 = 0,
   ) {}
 }
 
@@ -146,7 +144,7 @@ export function lookup(bucket: CacheBucket, hash: Uint8Array, nowMs: i64): Looku
     const e = unchecked(entries[i]);
     if (e.expiresAt <= nowMs || !sameHash(e.hash, hash)) continue;
     const kind = e.kind == EntryKind.Positive ? LookupKind.Positive : e.kind == EntryKind.Negative ? LookupKind.Negative : LookupKind.Pending;
-    return new LookupResult(kind, kind == LookupKind.Positive ? e.payload : MISS.payload, e.expiresAt, e.insertedAt);
+    return new LookupResult(kind, kind == LookupKind.Positive ? e.payload : MISS.payload, e.expiresAt);
   }
   return MISS;
 }
@@ -178,11 +176,10 @@ export function lookupEncoded(value: ArrayBuffer | null, hash: Uint8Array, nowMs
   const at = base + <usize>found;
   const kind = <EntryKind>load<u8>(at, HASH_LENGTH);
   const expiresAt = load<i64>(at, HASH_LENGTH + 1);
-  const insertedAt = load<i64>(at, HASH_LENGTH + 9);
-  if (kind == EntryKind.Negative) return new LookupResult(LookupKind.Negative, MISS.payload, expiresAt, insertedAt);
-  if (kind == EntryKind.Pending) return new LookupResult(LookupKind.Pending, MISS.payload, expiresAt, insertedAt);
+  if (kind == EntryKind.Negative) return new LookupResult(LookupKind.Negative, MISS.payload, expiresAt);
+  if (kind == EntryKind.Pending) return new LookupResult(LookupKind.Pending, MISS.payload, expiresAt);
   const payload = Uint8Array.wrap(value, found + ENTRY_HEADER, <i32>load<u16>(at, HASH_LENGTH + 17));
-  return new LookupResult(LookupKind.Positive, payload, expiresAt, insertedAt);
+  return new LookupResult(LookupKind.Positive, payload, expiresAt);
 }
 
 export class InsertResult {

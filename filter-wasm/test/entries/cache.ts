@@ -21,31 +21,19 @@ export function lastEvicted(): bool {
 
 /** "miss", "positive:<payload hex>:<expiresAt>", "negative:<expiresAt>" or "pending:<deadline>". */
 export function lookupEntry(bucket: ArrayBuffer | null, hash: ArrayBuffer, now: i64): string {
-  const r = lookup(decodeBucket(bucket), Uint8Array.wrap(hash), now);
-  switch (r.kind) {
-    case LookupKind.Positive: return "positive:" + toHex(r.payload) + ":" + r.expiresAt.toString();
-    case LookupKind.Negative: return "negative:" + r.expiresAt.toString();
-    case LookupKind.Pending: return "pending:" + r.expiresAt.toString();
-  }
-  return "miss";
+  return describe(lookup(decodeBucket(bucket), Uint8Array.wrap(hash), now));
 }
 
-/** lookupEncoded, reported as lookupEntry reports lookup, plus the entry's insertedAt after "@". */
+/** lookupEncoded, reported as lookupEntry reports lookup. */
 export function lookupEncodedEntry(bucket: ArrayBuffer | null, hash: ArrayBuffer, now: i64): string {
   return describe(lookupEncoded(bucket, Uint8Array.wrap(hash), now));
 }
 
-/** lookup over the decoded bucket, in the same form as lookupEncodedEntry. */
-export function lookupDecodedEntry(bucket: ArrayBuffer | null, hash: ArrayBuffer, now: i64): string {
-  return describe(lookup(decodeBucket(bucket), Uint8Array.wrap(hash), now));
-}
-
 function describe(r: LookupResult): string {
-  const at = "@" + r.insertedAt.toString();
   switch (r.kind) {
-    case LookupKind.Positive: return "positive:" + toHex(r.payload) + ":" + r.expiresAt.toString() + at;
-    case LookupKind.Negative: return "negative:" + r.expiresAt.toString() + at;
-    case LookupKind.Pending: return "pending:" + r.expiresAt.toString() + at;
+    case LookupKind.Positive: return "positive:" + toHex(r.payload) + ":" + r.expiresAt.toString();
+    case LookupKind.Negative: return "negative:" + r.expiresAt.toString();
+    case LookupKind.Pending: return "pending:" + r.expiresAt.toString();
   }
   return "miss";
 }
