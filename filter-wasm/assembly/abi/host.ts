@@ -247,10 +247,14 @@ export class SharedValue {
 
 export function getShared(key: string): SharedValue {
   const k = String.UTF8.encode(key);
+  return readShared(changetype<usize>(k), <usize>k.byteLength);
+}
+
+function readShared(key: usize, keyLength: usize): SharedValue {
   store<usize>(outPtr, 0);
   store<usize>(outSize, 0);
   store<u32>(outU32, 0);
-  const status = imports.proxy_get_shared_data(changetype<usize>(k), k.byteLength, outPtr, outSize, outU32);
+  const status = imports.proxy_get_shared_data(key, keyLength, outPtr, outSize, outU32);
   if (status != OK) return new SharedValue(status, null, 0);
   const cas = load<u32>(outU32);
   return new SharedValue(status, takeBuffer(), cas);
@@ -271,14 +275,7 @@ export function getSharedIndexed(prefix: string, index: u32): SharedValue {
     store<u8>(keyScratch + len + i - 1, <u8>(0x30 + v % 10));
     v /= 10;
   }
-  len += digits;
-  store<usize>(outPtr, 0);
-  store<usize>(outSize, 0);
-  store<u32>(outU32, 0);
-  const status = imports.proxy_get_shared_data(keyScratch, len, outPtr, outSize, outU32);
-  if (status != OK) return new SharedValue(status, null, 0);
-  const cas = load<u32>(outU32);
-  return new SharedValue(status, takeBuffer(), cas);
+  return readShared(keyScratch, len + digits);
 }
 
 export function setShared(key: string, value: ArrayBuffer, cas: u32): u32 {
