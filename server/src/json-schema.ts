@@ -4,26 +4,15 @@
  * what validate.ts checks (a test holds the two together). Pure.
  */
 import type { InputSpec, Manifest, OutputSpec } from "./manifest.ts";
-import { isIntegerType, type Datatype } from "./tensors.ts";
+import { INT_RANGE, isIntegerType, type Datatype } from "./tensors.ts";
 
 export type JsonSchema = { [k: string]: unknown };
-
-const INT_BOUNDS: Partial<Record<Datatype, [number, number]>> = {
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-  UINT64: [0, Number.MAX_SAFE_INTEGER],
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-  INT64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-};
 
 function element(dt: Datatype, bounds?: { minimum?: number; maximum?: number }): JsonSchema {
   if (dt === "BOOL") return { type: "boolean" };
   if (dt === "BYTES") return { type: "string" };
   const s: JsonSchema = { type: isIntegerType(dt) ? "integer" : "number" };
-  const range = INT_BOUNDS[dt];
+  const range = INT_RANGE[dt];
   const lo = Math.max(bounds?.minimum ?? -Infinity, range?.[0] ?? -Infinity);
   const hi = Math.min(bounds?.maximum ?? Infinity, range?.[1] ?? Infinity);
   if (Number.isFinite(lo)) s.minimum = lo;

@@ -22,7 +22,7 @@ export type Datatype = (typeof DATATYPES)[number];
 export type Scalar = number | boolean | string;
 
 /** Integer ranges; 64-bit ones stop where JSON numbers stop being exact in JavaScript. */
-const INT_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
+export const INT_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
   UINT8: [0, 255],
   UINT16: [0, 65535],
   UINT32: [0, 4294967295],
