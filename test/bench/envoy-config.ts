@@ -7,12 +7,21 @@
  */
 import { renderBootstrap } from "../../envoy/bootstrap.ts";
 
-/** The configurations measured side by side, in the order the table shows them. */
-export const CONFIGS = ["nofilter", "wasm_floor", "jwt_authn", "altgate_hit", "altgate_miss"] as const;
+/**
+ * The configurations measured side by side, in the order the table shows them. Every one sends the
+ * same requests, a Keycloak token included, so that a row differs from "no filter" by its filter
+ * alone; "no filter, no token" is the one exception, there to show what the token's bytes cost Envoy.
+ */
+export const CONFIGS = ["nofilter", "nofilter_no_token", "wasm_floor", "jwt_authn", "altgate_hit", "altgate_miss"] as const;
 export type ConfigName = (typeof CONFIGS)[number];
+
+/** The configurations with a listener of their own; "no filter, no token" uses no filter's. */
+export type ListenerName = Exclude<ConfigName, "nofilter_no_token">;
+export const listenerOf = (c: ConfigName): ListenerName => (c === "nofilter_no_token" ? "nofilter" : c);
 
 export const LABELS: Record<ConfigName, string> = {
   nofilter: "no filter",
+  nofilter_no_token: "no filter, no token in the request",
   wasm_floor: "Wasm floor (empty filter)",
   jwt_authn: "jwt_authn (native, JWKS)",
   altgate_hit: "altgate, cache hit",
@@ -22,7 +31,7 @@ export const LABELS: Record<ConfigName, string> = {
 export interface BenchEnvoyOptions {
   adminPort: number;
   /** Listener port of each measured configuration, plus "memory": an altgate listener used only to fill a cache. */
-  ports: Record<ConfigName | "memory", number>;
+  ports: Record<ListenerName | "memory", number>;
   /** Where the upstream answers. With `directResponseUpstream` it is a listener of this same Envoy. */
   upstreamPort: number;
   /** Adds a listener on upstreamPort answering every request with 200 "ok" (Envoy direct_response). */

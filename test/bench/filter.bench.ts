@@ -3,12 +3,14 @@
  * by side with no filter and with Envoy's native jwt_authn, in one run and with one load generator.
  *
  *   1. nofilter      Envoy routing straight to the upstream
+ *      nofilter_no_token  the same listener, requests without the Authorization header
  *      wasm_floor    an empty proxy-wasm filter (test/bench/wasm-floor): the cost of any Wasm filter
  *   2. jwt_authn     envoy.filters.http.jwt_authn verifying the same Keycloak tokens (remote JWKS)
  *   3. altgate_hit   the altgate filter, one warmed token: every request a cache hit
  *   4. altgate_miss  the altgate filter, a fresh token per request: every request introspects
  *
- * One Envoy process, one listener per configuration, all routing to the same upstream (a listener
+ * Every configuration but nofilter_no_token gets the same requests, the Keycloak token included, so
+ * each differs from nofilter by its filter alone. One Envoy process, one listener per configuration, all routing to the same upstream (a listener
  * of the same Envoy answering 200 "ok" with direct_response). Real Keycloak from the harness issues
  * the tokens, serves the JWKS and answers the introspection calls. See README.md, "Benchmarks".
  *
@@ -32,7 +34,7 @@ import { buildFilter } from "../harness/build-filter.ts";
 import { buildWasmFloor } from "./wasm-floor/build.ts";
 import { startKeycloak, REALM } from "../harness/components/keycloak.ts";
 import { devFilterConfig } from "../../envoy/filter-config.ts";
-import { CONFIGS, LABELS, renderBenchBootstrap, type ConfigName } from "./envoy-config.ts";
+import { CONFIGS, LABELS, listenerOf, renderBenchBootstrap, type ConfigName, type ListenerName } from "./envoy-config.ts";
 import { runLoad, type LoadResult } from "./load.ts";
 import { fetchTokens } from "./tokens.ts";
 import { hostCacheMemory, type HostMemory } from "./host-memory.ts";
@@ -163,7 +165,7 @@ async function envoyMemory(adminUrl: string, pid: number): Promise<{ allocated: 
 }
 
 /** One request per listener, before anything is measured; a wrong answer stops the bench with the evidence. */
-async function sanityCheck(name: ConfigName | "memory", url: string, token: string, logFile: string): Promise<void> {
+async function sanityCheck(name: ListenerName | "memory", url: string, token: string, logFile: string): Promise<void> {
   const res = await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
   const body = await res.text();
   if (res.status === 200 && body === "ok") return;
@@ -252,10 +254,10 @@ async function main(): Promise<number> {
     });
     const adminUrl = `http://127.0.0.1:${adminPort}`;
     await waitUntilReady(envoy, async () => (await (await fetch(`${adminUrl}/ready`, { signal: AbortSignal.timeout(2000) })).text()).trim() === "LIVE", 30_000, "LIVE from /ready");
-    const url = (c: ConfigName | "memory") => `http://127.0.0.1:${ports[c]}`;
+    const url = (c: ListenerName | "memory") => `http://127.0.0.1:${ports[c]}`;
 
     // Proof that every configuration answers a valid token with the upstream's 200 "ok".
-    for (const c of [...CONFIGS, "memory"] as const) {
+    for (const c of Object.keys(ports) as (ListenerName | "memory")[]) {
       await sanityCheck(c, url(c), hitToken, envoyLog);
     }
 
@@ -279,10 +281,10 @@ async function main(): Promise<number> {
       const envoyCpu0 = processCpuNs(envoy.pid);
       const loadCpu0 = process.cpuUsage();
       const r = await runLoad({
-        url: `${url(c)}/v1/models`,
+        url: `${url(listenerOf(c))}/v1/models`,
         connections: kind === "latency" ? 1 : CONNECTIONS,
         maxRequests, maxSeconds,
-        ...(c === "altgate_miss" ? { nextToken: missTokens.next } : c === "nofilter" ? {} : { token: hitToken }),
+        ...(c === "altgate_miss" ? { nextToken: missTokens.next } : c === "nofilter_no_token" ? {} : { token: hitToken }),
       });
       const loadCpu = process.cpuUsage(loadCpu0);
       const envoyCpuUs = (processCpuNs(envoy.pid) - envoyCpu0) / 1000;

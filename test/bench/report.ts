@@ -143,9 +143,10 @@ export function formatReport(s: Summary): string {
     `  (round by round, cache-hit req/s was ${range(s.roundRatios.map((r) => r.ofNoFilter))} of no filter's and ` +
       `${range(s.roundRatios.map((r) => r.ofJwtAuthn))} of jwt_authn's in the same round)`,
   );
-  const { nofilter, wasm_floor: floor, jwt_authn: jwt, altgate_hit: hit } = s.configs;
+  const { nofilter, nofilter_no_token: bare, wasm_floor: floor, jwt_authn: jwt, altgate_hit: hit } = s.configs;
   out.push(
-    `  (steadier view, Envoy CPU per request: an empty Wasm filter ${signed(floor.envoyCpuUsPerRequest - nofilter.envoyCpuUsPerRequest)} µs over no filter; ` +
+    `  (steadier view, Envoy CPU per request: the token's ${fmt(s.sha256.tokenBytes)} bytes in the request ${signed(nofilter.envoyCpuUsPerRequest - bare.envoyCpuUsPerRequest)} µs with no filter; ` +
+      `an empty Wasm filter ${signed(floor.envoyCpuUsPerRequest - nofilter.envoyCpuUsPerRequest)} µs over no filter; ` +
       `cache hit ${signed(hit.envoyCpuUsPerRequest - nofilter.envoyCpuUsPerRequest)} µs over no filter, ` +
       `${signed(hit.envoyCpuUsPerRequest - jwt.envoyCpuUsPerRequest)} µs over jwt_authn; a CPU-bound Envoy would serve ` +
       `${((nofilter.envoyCpuUsPerRequest / hit.envoyCpuUsPerRequest) * 100).toFixed(0)}% of no filter's and ` +
