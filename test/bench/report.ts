@@ -113,7 +113,7 @@ export function formatReport(s: Summary): string {
   out.push("");
   out.push(`altgate .wasm: ${fmt(s.wasmBytes)} bytes (${kib(s.wasmBytes)})`);
   out.push(
-    `SHA-256 of the ${fmt(s.sha256.tokenBytes)}-byte Keycloak token (the cache key, computed on every request) with the filter's own code in Node's V8: ${s.sha256.us.toFixed(1)} µs`,
+    `SHA-256 of the ${fmt(s.sha256.tokenBytes)}-byte Keycloak token (the shared cache's key, computed on a worker's first request with a token; its repeats are recognised by the memo's SipHash tag) with the filter's own code in Node's V8: ${s.sha256.us.toFixed(1)} µs`,
   );
   out.push(
     `cache of ${fmt(m.tokens)} distinct tokens (${fmt(held)} held, ${fmt(m.evictions)} evicted by the 4-way buckets): ` +
