@@ -19,7 +19,8 @@
  *
  * Knobs (environment): BENCH_ROUNDS (5), BENCH_ENVOY_WORKERS (1), BENCH_CONNECTIONS (16),
  * BENCH_PIN (1: Envoy's workers and the load generator on separate cores), BENCH_UPSTREAM
- * (envoy | node: a tiny Node http server instead of the direct_response listener).
+ * (envoy | node: a tiny Node http server instead of the direct_response listener), BENCH_PROFILE
+ * (0; 1: after the rounds, record Envoy with perf under each configuration's load, cpu-profile.ts).
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -40,6 +41,7 @@ import { fetchTokens } from "./tokens.ts";
 import { hostCacheMemory, type HostMemory } from "./host-memory.ts";
 import { sha256Cost } from "./sha256-cost.ts";
 import { formatReport, type Summary } from "./report.ts";
+import { classify, ensurePerf, readPerf, recordPerf, type Samples } from "./cpu-profile.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 const ROUNDS = env("BENCH_ROUNDS", 5);
@@ -47,6 +49,9 @@ const WORKERS = env("BENCH_ENVOY_WORKERS", 1);
 const CONNECTIONS = env("BENCH_CONNECTIONS", 16);
 const PIN = env("BENCH_PIN", 1) === 1;
 const UPSTREAM = process.env.BENCH_UPSTREAM === "node" ? "node" : "envoy";
+const PROFILE = env("BENCH_PROFILE", 0) === 1;
+/** The configurations profiled, no filter first: its recording tells the others' own code apart. */
+const PROFILED = ["nofilter", "wasm_floor", "jwt_authn", "altgate_hit"] as const;
 const CACHE_FILL = 10_000;
 
 /** Per run: [requests, seconds]. Miss runs are bounded by the fresh tokens each one consumes. */
@@ -201,6 +206,7 @@ async function main(): Promise<number> {
 
   try {
     const tools = await ensureTools();
+    if (PROFILE) await ensurePerf();
     log("bench", `run directory ${runDir}`);
     // Keycloak on every core: it is busy only while it issues and introspects tokens. The filter
     // builds meanwhile.
@@ -334,6 +340,24 @@ async function main(): Promise<number> {
     const after = await envoyStats(adminUrl);
     const loadAfter = loadAverage();
 
+    // Where the CPU goes: each configuration saturates Envoy for 8 s; perf records 5 s of it.
+    let profile: Summary["profile"];
+    if (PROFILE) {
+      const recorded: { c: (typeof PROFILED)[number]; samples: Samples; usPerRequest: number }[] = [];
+      for (const c of PROFILED) {
+        const load = runLoad({ url: `${url(c)}/v1/models`, connections: CONNECTIONS, maxRequests: 400_000, maxSeconds: 8, token: hitToken });
+        await new Promise((r) => setTimeout(r, 1500));
+        const file = join(runDir, `perf-${c}.data`);
+        await recordPerf(envoy.pid, 5, file);
+        const r = await load;
+        if (r.non2xx > 0) problems.push(`${c} profile run: ${r.non2xx} non-2xx or failed of ${r.requests}`);
+        recorded.push({ c, samples: await readPerf(file), usPerRequest: 1e6 / r.rps });
+        log("bench", `profiled ${c}: ${r.rps.toFixed(0)} req/s under perf`);
+      }
+      const baseline = recorded[0]!.samples;
+      profile = recorded.map(({ c, samples, usPerRequest }) => ({ config: c, usPerRequest, samples: samples.total, shares: classify(samples, baseline) }));
+    }
+
     // Memory: Envoy's allocator before and after 10,000 distinct tokens fill the cache of a VM
     // (vm_id altgate-memory) that no measurement touched.
     const envoyPid = envoy.pid;
@@ -418,6 +442,7 @@ async function main(): Promise<number> {
         jwksFetches: after.get("http.jwt_authn.jwt_authn.jwks_fetch_success") ?? 0,
       },
       missTokensUsed: missTokens.used(),
+      profile,
       seconds: (Date.now() - started) / 1000,
     };
     writeFileSync(join(runDir, "results.json"), JSON.stringify({ summary, measured }, null, 2));

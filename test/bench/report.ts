@@ -2,6 +2,7 @@
 import { CONFIGS, type ConfigName } from "./envoy-config.ts";
 import type { HostMemory } from "./host-memory.ts";
 import { ENVOY_VERSION, KEYCLOAK_VERSION } from "../harness/versions.ts";
+import { PROFILE_CLASSES, PROFILE_LABELS, type ProfileClass } from "./cpu-profile.ts";
 
 export interface ConfigSummary {
   label: string;
@@ -48,6 +49,8 @@ export interface Summary {
   counters: Record<string, number>;
   jwtAuthn: { allowed: number; jwksFetches: number };
   missTokensUsed: number;
+  /** BENCH_PROFILE=1: per configuration, Envoy's time per request under perf and each class's share of the samples. */
+  profile?: { config: ConfigName; usPerRequest: number; samples: number; shares: Record<ProfileClass, number> }[];
   seconds: number;
 }
 
@@ -160,6 +163,16 @@ export function formatReport(s: Summary): string {
         `(${unsaturated.map((c) => s.configs[c].envoyCpuShare.toFixed(2)).join(", ")} cores): other work on the machine took it, so req/s and its ratios ` +
         `measure that contention as much as Envoy. Envoy CPU per request is the steadier figure; run again on a quieter machine for req/s.`,
     );
+  }
+  if (s.profile) {
+    out.push("");
+    out.push("where Envoy's CPU goes, µs per request (BENCH_PROFILE=1: perf cpu-clock samples at 4 kHz while the configuration saturates Envoy; perf's own cost included):");
+    out.push("");
+    out.push(`| configuration | per request | ${PROFILE_CLASSES.map((k) => PROFILE_LABELS[k]).join(" | ")} |`);
+    out.push(`| --- | ---: | ${PROFILE_CLASSES.map(() => "---:").join(" | ")} |`);
+    for (const p of s.profile) {
+      out.push(`| ${s.configs[p.config].label} | ${p.usPerRequest.toFixed(1)} µs | ${PROFILE_CLASSES.map((k) => `${(p.shares[k] * p.usPerRequest).toFixed(1)} µs`).join(" | ")} |`);
+    }
   }
   out.push("");
   out.push(`bench took ${s.seconds.toFixed(0)} s`);
