@@ -83,6 +83,18 @@ export function parsePerfReport(text: string): Samples {
   return s;
 }
 
+export function mergeSamples(all: Samples[]): Samples {
+  const m: Samples = { total: 0, envoyRegions: new Map(), jit: 0, kernel: 0, other: 0 };
+  for (const s of all) {
+    m.total += s.total;
+    m.jit += s.jit;
+    m.kernel += s.kernel;
+    m.other += s.other;
+    for (const [region, n] of s.envoyRegions) m.envoyRegions.set(region, (m.envoyRegions.get(region) ?? 0) + n);
+  }
+  return m;
+}
+
 /** Each class's share of a recording's samples; `baseline` (no filter) tells the filter's own regions apart. */
 export function classify(s: Samples, baseline: Samples): Record<ProfileClass, number> {
   const t = Math.max(1, s.total);

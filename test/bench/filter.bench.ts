@@ -41,7 +41,7 @@ import { fetchTokens } from "./tokens.ts";
 import { hostCacheMemory, type HostMemory } from "./host-memory.ts";
 import { sha256Cost } from "./sha256-cost.ts";
 import { formatReport, type Summary } from "./report.ts";
-import { classify, ensurePerf, readPerf, recordPerf, type Samples } from "./cpu-profile.ts";
+import { classify, ensurePerf, mergeSamples, readPerf, recordPerf, type Samples } from "./cpu-profile.ts";
 
 const env = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 const ROUNDS = env("BENCH_ROUNDS", 5);
@@ -340,22 +340,28 @@ async function main(): Promise<number> {
     const after = await envoyStats(adminUrl);
     const loadAfter = loadAverage();
 
-    // Where the CPU goes: each configuration saturates Envoy for 8 s; perf records 5 s of it.
+    // Where the CPU goes: each configuration saturates Envoy while perf records it, in three
+    // rotations of 3 s recordings, so drift on the machine spreads over all of them.
     let profile: Summary["profile"];
     if (PROFILE) {
-      const recorded: { c: (typeof PROFILED)[number]; samples: Samples; usPerRequest: number }[] = [];
-      for (const c of PROFILED) {
-        const load = runLoad({ url: `${url(c)}/v1/models`, connections: CONNECTIONS, maxRequests: 400_000, maxSeconds: 8, token: hitToken });
-        await new Promise((r) => setTimeout(r, 1500));
-        const file = join(runDir, `perf-${c}.data`);
-        await recordPerf(envoy.pid, 5, file);
-        const r = await load;
-        if (r.non2xx > 0) problems.push(`${c} profile run: ${r.non2xx} non-2xx or failed of ${r.requests}`);
-        recorded.push({ c, samples: await readPerf(file), usPerRequest: 1e6 / r.rps });
-        log("bench", `profiled ${c}: ${r.rps.toFixed(0)} req/s under perf`);
+      const recorded = PROFILED.map((c) => ({ c, samples: [] as Samples[], usPerRequest: [] as number[] }));
+      for (let rotation = 0; rotation < 3; rotation++) {
+        for (const entry of recorded) {
+          const c = entry.c;
+          const load = runLoad({ url: `${url(c)}/v1/models`, connections: CONNECTIONS, maxRequests: 300_000, maxSeconds: 5, token: hitToken });
+          await new Promise((r) => setTimeout(r, 1000));
+          const file = join(runDir, `perf-${c}-${rotation}.data`);
+          await recordPerf(envoy.pid, 3, file);
+          const r = await load;
+          if (r.non2xx > 0) problems.push(`${c} profile run: ${r.non2xx} non-2xx or failed of ${r.requests}`);
+          entry.samples.push(await readPerf(file));
+          entry.usPerRequest.push(1e6 / r.rps);
+          log("bench", `profiled ${c}: ${r.rps.toFixed(0)} req/s under perf`);
+        }
       }
-      const baseline = recorded[0]!.samples;
-      profile = recorded.map(({ c, samples, usPerRequest }) => ({ config: c, usPerRequest, samples: samples.total, shares: classify(samples, baseline) }));
+      const merged = recorded.map((e) => ({ c: e.c, samples: mergeSamples(e.samples), usPerRequest: median(e.usPerRequest) }));
+      const baseline = merged[0]!.samples;
+      profile = merged.map(({ c, samples, usPerRequest }) => ({ config: c, usPerRequest, samples: samples.total, shares: classify(samples, baseline) }));
     }
 
     // Memory: Envoy's allocator before and after 10,000 distinct tokens fill the cache of a VM

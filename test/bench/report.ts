@@ -166,7 +166,7 @@ export function formatReport(s: Summary): string {
   }
   if (s.profile) {
     out.push("");
-    out.push("where Envoy's CPU goes, µs per request (BENCH_PROFILE=1: perf cpu-clock samples at 4 kHz while the configuration saturates Envoy; perf's own cost included):");
+    out.push("where Envoy's CPU goes, µs per request (BENCH_PROFILE=1: perf cpu-clock samples at 4 kHz while the configuration saturates Envoy, 3 × 3 s each; perf's own cost included; the filter's own columns are the point, the totals move with the machine like every other figure):");
     out.push("");
     out.push(`| configuration | per request | ${PROFILE_CLASSES.map((k) => PROFILE_LABELS[k]).join(" | ")} |`);
     out.push(`| --- | ---: | ${PROFILE_CLASSES.map(() => "---:").join(" | ")} |`);
