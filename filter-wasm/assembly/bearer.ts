@@ -32,17 +32,23 @@ const MULTIPLE = new BearerResult(BearerKind.Malformed, 0, 0, "more than one Aut
 const NOT_BEARER = new BearerResult(BearerKind.Malformed, 0, 0, "authorization scheme is not Bearer");
 const EMPTY = new BearerResult(BearerKind.Malformed, 0, 0, "empty bearer token");
 const TOO_LONG = new BearerResult(BearerKind.Malformed, 0, 0, "bearer token too long");
-const BAD_CHARS = new BearerResult(BearerKind.Malformed, 0, 0, "bearer token has characters outside the b64token syntax");
+/** hasTokenSyntax's refusal, fit for error_description. */
+export const BAD_TOKEN_SYNTAX = "bearer token has characters outside the b64token syntax";
 
 const SP: u32 = 0x20;
 const HTAB: u32 = 0x09;
 
 /**
+ * Where the bearer token lies in the first Authorization header: everything RFC 6750 asks of the
+ * header except the token's characters, which hasTokenSyntax checks in a second step, so that a
+ * caller that recognises bytes it has already checked (the filter's memo, by a keyed hash of
+ * exactly these bytes) scans a token of a thousand bytes once rather than on every request.
+ *
  * `count` is how many Authorization headers the request has; `value` and `length` are the bytes of
  * the first one, read in place (the token is never copied to be checked). Several headers are
  * refused rather than picking one: a proxy and the upstream could pick differently.
  */
-export function extractBearer(count: i32, value: usize, length: i32): BearerResult {
+export function locateBearer(count: i32, value: usize, length: i32): BearerResult {
   if (count <= 0) return MISSING;
   if (count > 1) return MULTIPLE;
   // Field values carry no surrounding whitespace (RFC 9110 5.5); tolerate it as Envoy would strip it.
@@ -58,8 +64,16 @@ export function extractBearer(count: i32, value: usize, length: i32): BearerResu
   while (i < end && byteAt(value, i) == SP) i++;
   // Trailing whitespace was trimmed, so at least one non-space byte follows.
   if (end - i > MAX_TOKEN_LENGTH) return TOO_LONG;
-  if (!isB64Token(value, i, end)) return BAD_CHARS;
   return new BearerResult(BearerKind.Ok, i, end - i, "");
+}
+
+/** Whether the `length` bytes at `token` are a b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=". */
+export function hasTokenSyntax(token: usize, length: i32): bool {
+  let i = 0;
+  while (i < length && isB64Char(byteAt(token, i))) i++;
+  if (i == 0) return false;
+  while (i < length && byteAt(token, i) == 0x3d /* = */) i++;
+  return i == length;
 }
 
 // @ts-ignore: decorator
@@ -77,14 +91,6 @@ function isBearerScheme(p: usize): bool {
     (byteAt(p, 0) | 0x20) == 0x62 && (byteAt(p, 1) | 0x20) == 0x65 && (byteAt(p, 2) | 0x20) == 0x61 &&
     (byteAt(p, 3) | 0x20) == 0x72 && (byteAt(p, 4) | 0x20) == 0x65 && (byteAt(p, 5) | 0x20) == 0x72
   );
-}
-
-function isB64Token(p: usize, start: i32, end: i32): bool {
-  let i = start;
-  while (i < end && isB64Char(byteAt(p, i))) i++;
-  if (i == start) return false;
-  while (i < end && byteAt(p, i) == 0x3d /* = */) i++;
-  return i == end;
 }
 
 // One byte per possible byte value, 1 for a b64token character: the token is checked with one

@@ -27,7 +27,7 @@ const reference = (values: string[]): string => {
 };
 const kindOf = (r: string) => (r.startsWith("malformed:") ? "malformed" : r);
 
-describe("extractBearer", () => {
+describe("locateBearer and hasTokenSyntax", () => {
   it("no header is Missing (no error code, RFC 6750 3.1)", () => {
     expect(extract()).toBe("missing");
   });
@@ -81,7 +81,7 @@ describe("extractBearer", () => {
   });
 });
 
-describe("extractBearer fuzz", () => {
+describe("locateBearer and hasTokenSyntax fuzz", () => {
   const alphabet = ["a", "Z", "0", "-", ".", "_", "~", "+", "/", "=", " ", "\t", ",", "\r", "\n", "\u0000", "%", "é", "\ud800", "😀", "B", "e", "r", "R"];
   const randomValue = (next: () => number): string => {
     const r = next();

@@ -186,6 +186,33 @@ describe("requests without a usable bearer token", () => {
     for (const v of values) if (v.length > 12) expect(stream.localResponse!.bodyText).not.toContain(v.slice(7));
   });
 
+  it("refuses a malformed token as invalid_request before the route rules, on a path no rule names", () => {
+    const gw = new Gateway();
+    const d = denial(gw.request("/v2/elsewhere", { headers: [["authorization", "Bearer abc,def"]] }));
+    expect(d.status).toBe(401);
+    expect(d.body.error).toBe("invalid_request");
+  });
+
+  // A worker recognises tokens it has seen by a keyed hash of their bytes and skips the syntax
+  // scan for them; a token differing from a known one by any byte is scanned like a new one.
+  it.each([
+    ["a comma appended", (t: string) => `${t},`],
+    ["a quote in the middle", (t: string) => `${t.slice(0, 10)}"${t.slice(11)}`],
+    ["padding in the middle", (t: string) => `${t.slice(0, 10)}=${t.slice(11)}`],
+    ["a non-ASCII byte at the end", (t: string) => `${t.slice(0, -1)}\u00e9`],
+  ])("refuses a known token with %s as malformed, with no issuer call", (_what, alter) => {
+    const gw = new Gateway();
+    const token = gw.token();
+    expect(gw.authenticate("/v1/models", token).state).toBe("continued");
+    expect(gw.request("/v1/models", { token }).state).toBe("continued");
+    const calls = gw.proxy.httpCalls.length;
+
+    const d = denial(gw.request("/v1/models", { headers: [["authorization", `Bearer ${alter(token)}`]] }));
+    expect(d.status).toBe(401);
+    expect(d.body.error).toBe("invalid_request");
+    expect(gw.proxy.httpCalls).toHaveLength(calls);
+  });
+
   it("accepts the scheme in any case and surrounding whitespace, as RFC 9110 allows", () => {
     const gw = new Gateway();
     const token = gw.token();

@@ -1,7 +1,7 @@
 // One request through the filter: strip identity headers, match the route, extract the bearer
 // token, consult the shared cache or the issuer, check the revoked set, authorize, and hand a
 // trusted identity upstream.
-import { extractBearer, BearerKind } from "../bearer";
+import { hasTokenSyntax, locateBearer, BearerKind, BAD_TOKEN_SYNTAX } from "../bearer";
 import { matchRoute, authorize, Decision, DecisionKind } from "../rules";
 import { sha256At } from "../sha256";
 import { toHex } from "../hex";
@@ -109,11 +109,9 @@ export class AltgateStream {
       return CONTINUE;
     }
 
-    const bearer = extractBearer(authorizations, authorization, authorizationLength);
+    const bearer = locateBearer(authorizations, authorization, authorizationLength);
     if (bearer.kind == BearerKind.Missing) return this.deny(missingToken());
     if (bearer.kind == BearerKind.Malformed) return this.deny(malformedAuthorization(bearer.reason));
-    // Nothing the token could say would open a route no rule allows: refuse without asking the issuer.
-    if (this.route.kind == DecisionKind.NoRuleMatched && !root.config.defaultAllow) return this.deny(noRule());
     const token = authorization + <usize>bearer.offset;
     const now = nowMs();
     const memo = root.memo;
@@ -121,6 +119,11 @@ export class AltgateStream {
     this.tagLo = memo.lastLo;
     this.tagHi = memo.lastHi;
     const known = memo.find(this.tagLo, this.tagHi, now);
+    // The memo holds only tokens that passed this check, and its tag stands for exactly these bytes:
+    // a token it knows needs no second scan.
+    if (known === null && !hasTokenSyntax(token, bearer.length)) return this.deny(malformedAuthorization(BAD_TOKEN_SYNTAX));
+    // Nothing the token could say would open a route no rule allows: refuse without asking the issuer.
+    if (this.route.kind == DecisionKind.NoRuleMatched && !root.config.defaultAllow) return this.deny(noRule());
     if (known !== null) {
       root.metrics.inc(root.metrics.cacheHits);
       return this.allow(known, now);
