@@ -15,7 +15,7 @@ import { promisify } from "node:util";
 
 const SAMPLE_HZ = 4000;
 const REGION_BITS = 18;
-/** A region no filter touches less often than this is counted as Wasm-only code. */
+/** A region the no-filter run touches less often than this is counted as the filter's own code. */
 const IDLE_SHARE = 0.0005;
 
 export const PROFILE_CLASSES = ["wasmModule", "filterEnvoy", "envoy", "kernel", "other"] as const;
@@ -68,13 +68,14 @@ export async function readPerf(file: string): Promise<Samples> {
 export function parsePerfReport(text: string): Samples {
   const s: Samples = { total: 0, envoyRegions: new Map(), jit: 0, kernel: 0, other: 0 };
   for (const line of text.split("\n")) {
-    const m = /^\s*[\d.]+%\s+(\d+)\s+(\S+)(?:\s+tid\s+\d+)?\s+\[(.)\]\s+(\S+)/.exec(line);
+    const m = /^\s*[\d.]+%\s+(\d+)\s+(\S+)(?:\s+tid\s+\d+)?\s+\[.\]\s+(\S+)/.exec(line);
     if (!m) continue;
     const n = Number(m[1]);
     const dso = m[2]!;
     s.total += n;
-    if (dso === "envoy" && m[4]!.startsWith("0x")) {
-      const region = Number(BigInt(m[4]!) >> BigInt(REGION_BITS));
+    const symbol = m[3]!;
+    if (dso === "envoy" && symbol.startsWith("0x")) {
+      const region = Number(BigInt(symbol) >> BigInt(REGION_BITS));
       s.envoyRegions.set(region, (s.envoyRegions.get(region) ?? 0) + n);
     } else if (dso === "[JIT]") s.jit += n;
     else if (dso === "[kernel.kallsyms]") s.kernel += n;

@@ -10,9 +10,10 @@
  *   4. altgate_miss  the altgate filter, a fresh token per request: every request introspects
  *
  * Every configuration but nofilter_no_token gets the same requests, the Keycloak token included, so
- * each differs from nofilter by its filter alone. One Envoy process, one listener per configuration, all routing to the same upstream (a listener
- * of the same Envoy answering 200 "ok" with direct_response). Real Keycloak from the harness issues
- * the tokens, serves the JWKS and answers the introspection calls. See README.md, "Benchmarks".
+ * each differs from nofilter by its filter alone. One Envoy process, one listener per configuration,
+ * all routing to the same upstream (a listener of the same Envoy answering 200 "ok" with
+ * direct_response). Real Keycloak from the harness issues the tokens, serves the JWKS and answers
+ * the introspection calls. See README.md, "Benchmarks".
  *
  * A benchmark, not a test: a missed target is reported, not failed. The process fails only when the
  * measurement itself is wrong (a non-2xx answer, a connection error, a component that did not start).
