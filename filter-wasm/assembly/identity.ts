@@ -16,134 +16,41 @@ export class Identity {
   tokenId: string = "";
 }
 
-export class HeaderEntry {
-  constructor(readonly name: string, readonly value: string) {}
-}
+// Header suffixes: the seven identity fields in canonical order, then the signature.
+const SUFFIXES: StaticArray<string> = ["subject", "username", "client", "roles", "scopes", "token-kind", "token-id", "signature"];
+const FIELD_COUNT = 7;
 
-/** Header names for a prefix, built once per configuration rather than per request. */
+/** Header names for a prefix, as UTF-8 for the host, built once per configuration rather than per request. */
 export class IdentityHeaderNames {
-  readonly subject: string;
-  readonly username: string;
-  readonly client: string;
-  readonly roles: string;
-  readonly scopes: string;
-  readonly tokenKind: string;
-  readonly tokenId: string;
-  readonly signature: string;
-  readonly signatureBytes: ArrayBuffer;
-  /** The seven identity fields' names in canonical order, and the same as UTF-8 for the host. */
-  readonly fields: string[] = [];
+  /** The seven identity fields' names, in canonical order. */
   readonly fieldBytes: ArrayBuffer[] = [];
+  readonly signatureBytes: ArrayBuffer;
 
   constructor(readonly prefix: string) {
-    this.subject = prefix + "subject";
-    this.username = prefix + "username";
-    this.client = prefix + "client";
-    this.roles = prefix + "roles";
-    this.scopes = prefix + "scopes";
-    this.tokenKind = prefix + "token-kind";
-    this.tokenId = prefix + "token-id";
-    const signature = prefix + "signature";
-    this.signature = signature;
-    this.signatureBytes = String.UTF8.encode(signature);
-    const names = [this.subject, this.username, this.client, this.roles, this.scopes, this.tokenKind, this.tokenId];
-    for (let i = 0; i < names.length; i++) {
-      this.fields.push(names[i]);
-      this.fieldBytes.push(String.UTF8.encode(names[i]));
-    }
+    this.signatureBytes = String.UTF8.encode(prefix + unchecked(SUFFIXES[FIELD_COUNT]));
+    for (let i = 0; i < FIELD_COUNT; i++) this.fieldBytes.push(String.UTF8.encode(prefix + unchecked(SUFFIXES[i])));
   }
 }
 
 /** Longest header value, after encoding, that the filter sends; a longer one is an error, not cut. */
 export const MAX_IDENTITY_HEADER_LENGTH: i32 = 4096;
 
-export class IdentityHeaders {
-  constructor(
-    readonly headers: HeaderEntry[],
-    /** "" on success; otherwise names the field that was too long, and `headers` is empty. */
-    readonly error: string,
-  ) {}
-}
-
 /** Domain separation for the signature, and its version: a change to the canonical form bumps it. */
 export const SIGNATURE_CONTEXT = "altgate-identity-v1";
 
 /**
- * The headers to set upstream. Every value is percent-encoded (see encodeValue), so none holds a
- * CR, LF, NUL, comma inside a list element, or leading/trailing space. Empty values are omitted;
- * the server reads a missing header as "". A value over MAX_IDENTITY_HEADER_LENGTH fails the whole
- * set rather than being truncated: a cut subject could name somebody else.
+ * The headers to set upstream, prepared once per identity. Every value is percent-encoded (see
+ * encodeValue), so none holds a CR, LF, NUL, comma inside a list element, or leading/trailing
+ * space. Empty values are omitted; the server reads a missing header as "". A value over
+ * MAX_IDENTITY_HEADER_LENGTH fails the whole set rather than being truncated: a cut subject could
+ * name somebody else.
  *
- * With `hmac`, `<prefix>signature` is "t=<nowSeconds>,v1=<hex HMAC-SHA256>" over
+ * With an HMAC key, `<prefix>signature` is "t=<nowSeconds>,v1=<hex HMAC-SHA256>" over
  *   SIGNATURE_CONTEXT "\n" subject "\n" username "\n" client "\n" roles "\n" scopes "\n"
  *   token-kind "\n" token-id "\n" t
  * where each field is the header value exactly as sent ("" when omitted), and t is the decimal
  * timestamp of the `t=` attribute. Encoded values contain no "\n", so the join is unambiguous.
  */
-export function identityHeaders(id: Identity, names: IdentityHeaderNames, hmac: HmacSha256 | null, nowSeconds: i64): IdentityHeaders {
-  const prepared = prepareIdentityHeaders(id, names);
-  if (prepared.error.length > 0) return new IdentityHeaders([], prepared.error);
-  const headers = new Array<HeaderEntry>(0);
-  for (let i = 0; i < prepared.names.length; i++) {
-    headers.push(new HeaderEntry(unchecked(prepared.names[i]), String.UTF8.decode(unchecked(prepared.valueBytes[i]))));
-  }
-  if (hmac != null) headers.push(new HeaderEntry(names.signature, prepared.signatureValue(hmac, nowSeconds)));
-  return new IdentityHeaders(headers, "");
-}
-
-/**
- * One identity's headers, encoded once and kept with its cache entry: a request then only sends
- * bytes that are ready, and the signature is recomputed only when its timestamp's second changes.
- */
-export class PreparedIdentityHeaders {
-  /**
-   * The unsigned headers: names (shared with the configuration's IdentityHeaderNames, not copied
-   * per identity) and values, as UTF-8 for the host.
-   */
-  readonly names: string[] = [];
-  readonly nameBytes: ArrayBuffer[] = [];
-  readonly valueBytes: ArrayBuffer[] = [];
-  readonly signatureName: ArrayBuffer;
-  private signedAt: i64 = -1;
-  private signed: string = "";
-  private signedBytes: ArrayBuffer = new ArrayBuffer(0);
-
-  constructor(
-    names: IdentityHeaderNames,
-    /** The signed string up to and excluding "\n" t. */
-    private readonly canonical: string,
-    /** "" when every value fits; otherwise names the field that was too long, and there are no headers. */
-    readonly error: string,
-  ) {
-    this.signatureName = names.signatureBytes;
-  }
-
-  add(names: IdentityHeaderNames, field: i32, value: string): void {
-    if (value.length == 0) return;
-    this.names.push(unchecked(names.fields[field]));
-    this.nameBytes.push(unchecked(names.fieldBytes[field]));
-    this.valueBytes.push(String.UTF8.encode(value));
-  }
-
-  signatureValue(hmac: HmacSha256, nowSeconds: i64): string {
-    this.sign(hmac, nowSeconds);
-    return this.signed;
-  }
-
-  signatureBytes(hmac: HmacSha256, nowSeconds: i64): ArrayBuffer {
-    this.sign(hmac, nowSeconds);
-    return this.signedBytes;
-  }
-
-  private sign(hmac: HmacSha256, nowSeconds: i64): void {
-    if (nowSeconds == this.signedAt) return;
-    const t = nowSeconds.toString();
-    this.signed = "t=" + t + ",v1=" + hmac.macStringHex(this.canonical + "\n" + t);
-    this.signedBytes = String.UTF8.encode(this.signed);
-    this.signedAt = nowSeconds;
-  }
-}
-
 export function prepareIdentityHeaders(id: Identity, names: IdentityHeaderNames): PreparedIdentityHeaders {
   const subject = encodeValue(id.subject);
   const username = encodeValue(id.username);
@@ -171,8 +78,47 @@ function failure(names: IdentityHeaderNames, field: string): PreparedIdentityHea
   return new PreparedIdentityHeaders(names, "", "identity " + field + " too long");
 }
 
-// Header suffixes, for isIdentityHeader when no prefix is configured.
-const SUFFIXES: StaticArray<string> = ["subject", "username", "client", "roles", "scopes", "token-kind", "token-id", "signature"];
+/**
+ * One identity's headers, encoded once and kept with its cache entry: a request then only sends
+ * bytes that are ready, and the signature is recomputed only when its timestamp's second changes.
+ */
+export class PreparedIdentityHeaders {
+  /**
+   * The unsigned headers, as UTF-8 for the host: names (shared with the configuration's
+   * IdentityHeaderNames, not copied per identity) and values. Empty values are left out.
+   */
+  readonly nameBytes: ArrayBuffer[] = [];
+  readonly valueBytes: ArrayBuffer[] = [];
+  readonly signatureName: ArrayBuffer;
+  private signedAt: i64 = -1;
+  private signedBytes: ArrayBuffer = new ArrayBuffer(0);
+
+  constructor(
+    names: IdentityHeaderNames,
+    /** The signed string up to and excluding "\n" t. */
+    private readonly canonical: string,
+    /** "" when every value fits; otherwise names the field that was too long, and there are no headers. */
+    readonly error: string,
+  ) {
+    this.signatureName = names.signatureBytes;
+  }
+
+  add(names: IdentityHeaderNames, field: i32, value: string): void {
+    if (value.length == 0) return;
+    this.nameBytes.push(unchecked(names.fieldBytes[field]));
+    this.valueBytes.push(String.UTF8.encode(value));
+  }
+
+  /** The `<prefix>signature` value for `nowSeconds`, recomputed only when the second changes. */
+  signatureBytes(hmac: HmacSha256, nowSeconds: i64): ArrayBuffer {
+    if (nowSeconds != this.signedAt) {
+      const t = nowSeconds.toString();
+      this.signedBytes = String.UTF8.encode("t=" + t + ",v1=" + hmac.macStringHex(this.canonical + "\n" + t));
+      this.signedAt = nowSeconds;
+    }
+    return this.signedBytes;
+  }
+}
 
 /**
  * Whether a request header must be stripped before the filter sets its own: any name starting

@@ -56,7 +56,7 @@ describe("prepared identity headers (kept with a cache entry, reused per request
     );
   const ids: Id[] = [alice, { ...alice, username: "", scopes: [] }, { ...alice, subject: "a,b%c d\n", roles: ["é", "x y"], tokenKind: "api-token" }];
 
-  it("send the very bytes identityHeaders describes, and re-sign when the second changes", () => {
+  it("send the very bytes a fresh preparation sends, and re-sign when the second changes", () => {
     for (const id of ids) {
       for (const prefix of ["x-altgate-", "x-other-"]) {
         const [first, second] = prepared(id, prefix, 1_700_000_000, 1_700_000_007).split("\n--\n") as [string, string];
@@ -73,7 +73,7 @@ describe("prepared identity headers (kept with a cache entry, reused per request
     expect(second).toBe(first);
   });
 
-  it("fail like identityHeaders on a value that is too long", () => {
+  it("fail on a value that is too long, as a fresh preparation does", () => {
     const long = { ...alice, subject: "s".repeat(5000) };
     expect(prepared(long, "x-altgate-", 1, 2)).toBe(headerLines(long, "x-altgate-", KEY, 1n));
   });
