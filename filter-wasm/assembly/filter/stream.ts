@@ -182,7 +182,6 @@ export class AltgateStream {
   }
 
   private allow(known: MemoEntry, now: i64): u32 {
-    this.token = "";
     const root = this.root;
     // Checked on every allow, cached identities included: the cache may hold a token's positive
     // answer for positive_ttl_s, and a revocation must not wait for it to run out. The entry stays
