@@ -6,7 +6,7 @@
  * host's imports included, as JavaScript) and the process CPU time. The figures compare builds on
  * one machine; Envoy's own cost is what `npm run bench:filter` measures.
  *
- * Also times SHA-256 of the token alone, the part of a cache hit nothing can save.
+ * Also times SHA-256 of the token alone, what a token's first request in a worker adds.
  *
  *   node --import tsx test/bench/filter-host.bench.ts [requests=200000] [openStreams=0,1000] [wasm...]
  */

@@ -1,7 +1,7 @@
 /**
- * The one piece of work every cache hit must do whatever else is saved: SHA-256 of the token, the
- * cache key. Timed in this process's V8 (Envoy runs the same engine) with the filter's own
- * SHA-256, hashing the token's bytes in place as the filter does.
+ * SHA-256 of the token: the shared cache's key, paid on a token's first request in each worker
+ * (repeats are recognised by the memo's SipHash tag). Timed in this process's V8 (Envoy runs the
+ * same engine) with the filter's own SHA-256, hashing the token's bytes in place as the filter does.
  */
 import { loadEntry } from "../../filter-wasm/test/asc.ts";
 
