@@ -327,6 +327,38 @@ describe("client-supplied identity headers", () => {
   });
 });
 
+// Every request's header pairs land in one buffer the VM reuses (abi/memory.ts).
+describe("header pairs read into the VM's reused buffer", () => {
+  it("a request with no headers at all leaves the host's next answer where it belongs", () => {
+    const gw = new Gateway();
+    const waiting = gw.request("/v1/models", { token: gw.token() });
+    expect(waiting.state).toBe("paused");
+    // The host allocates nothing for an empty map: the buffer armed for it must not catch the
+    // introspection answer the waiting request gets next.
+    expect(denial(gw.worker.request({ headers: [] })).status).toBe(400);
+    gw.answer();
+    expect(waiting.state).toBe("continued");
+    expect(header(waiting.upstreamRequest!.headers, "x-altgate-subject")).toBe(ALICE.sub);
+  });
+
+  it("reads headers larger than the buffer first was whole, and smaller ones after them without stale bytes", () => {
+    const gw = new Gateway();
+    const token = gw.token();
+    const cookie = `session=${"c".repeat(20_000)}`;
+    const big = gw.authenticate("/v1/models", token, {}, { headers: [["cookie", cookie], ["x-altgate-subject", "forged"]] });
+    expect(big.state).toBe("continued");
+    expect(header(big.upstreamRequest!.headers, "cookie")).toBe(cookie);
+    expect(header(big.upstreamRequest!.headers, "x-altgate-subject")).toBe(ALICE.sub);
+
+    const small = gw.request("/v1/models", { token });
+    expect(small.state).toBe("continued");
+    expect(header(small.upstreamRequest!.headers, "cookie")).toBeUndefined();
+    // The previous requests' Authorization is still in the buffer's bytes past this request's end.
+    expect(denial(gw.request("/v1/models")).body.error).toBe("invalid_token");
+    expect(gw.proxy.httpCalls).toHaveLength(1);
+  });
+});
+
 describe("a valid token", () => {
   it("is introspected with exactly one RFC 7662 call to the configured cluster, pausing the request", () => {
     const gw = new Gateway();

@@ -12,7 +12,7 @@ import "@gcoredev/proxy-wasm-sdk-as/assembly/runtime";
 import { AltgateRoot } from "../filter/root";
 import { AltgateStream } from "../filter/stream";
 
-export { malloc } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
+export { malloc } from "./memory";
 
 export function proxy_abi_version_0_2_1(): void {}
 

@@ -2,7 +2,7 @@
 // the VM on any unexpected host result (and build debug strings with header values on every call);
 // here every call returns a value and the caller decides, so no host answer can kill the VM.
 import * as imports from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { free } from "@gcoredev/proxy-wasm-sdk-as/assembly/malloc";
+import { armScratch, free, landedInScratch } from "./memory";
 
 export const OK: u32 = 0;
 export const NOT_FOUND: u32 = 1;
@@ -104,6 +104,7 @@ export function getHeader(map: i32, name: string): string | null {
 /**
  * The pairs of a header map, repeated names kept, walked in place: each next() points namePtr/
  * nameLen and valuePtr/valueLen at the next pair's bytes, so nothing is copied that is not asked for.
+ * The bytes are the VM's scratch buffer (memory.ts): a cursor is good until the next headerPairs().
  */
 export class HeaderPairCursor {
   namePtr: usize = 0;
@@ -115,23 +116,20 @@ export class HeaderPairCursor {
   private data: usize = 0;
   private end: usize = 0;
 
-  // Held so the bytes stay alive while the cursor points into them.
-  constructor(private readonly buf: ArrayBuffer) {
-    const size = buf.byteLength;
-    const base = changetype<usize>(buf);
+  constructor(private readonly base: usize, size: usize) {
     const count = size < 4 ? 0 : load<u32>(base);
     // Layout: count, then (name length, value length) per pair, then each NUL-terminated name and value.
     if (<u64>count * 8 + 4 <= <u64>size) {
       this.count = count;
       this.data = base + 4 + <usize>count * 8;
-      this.end = base + <usize>size;
+      this.end = base + size;
     }
   }
 
   /** False once every pair has been seen, or at the first pair the buffer is too short for. */
   next(): bool {
     if (this.index >= this.count) return false;
-    const base = changetype<usize>(this.buf);
+    const base = this.base;
     const nameLen = <usize>load<u32>(base + 4 + <usize>this.index * 8);
     const valueLen = <usize>load<u32>(base + 8 + <usize>this.index * 8);
     const data = this.data;
@@ -149,11 +147,16 @@ export class HeaderPairCursor {
   }
 }
 
+/** The pairs of a header map; an empty cursor when the host gives none, or not where asked. */
 export function headerPairs(map: i32): HeaderPairCursor {
   store<usize>(outPtr, 0);
   store<usize>(outSize, 0);
-  if (imports.proxy_get_header_map_pairs(map, outPtr, outSize) != OK) return new HeaderPairCursor(new ArrayBuffer(0));
-  return new HeaderPairCursor(takeBuffer());
+  armScratch();
+  const status = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
+  const ptr = load<usize>(outPtr);
+  const size = load<usize>(outSize);
+  if (!landedInScratch(ptr, size) || status != OK) return new HeaderPairCursor(0, 0);
+  return new HeaderPairCursor(ptr, size);
 }
 
 /** Removes the header named by exactly these bytes (as read from the map), every value of it. */
