@@ -37,6 +37,16 @@ function unsupported(name: string): ImportFunction {
  * returns, as Envoy defers them.
  */
 export function createProxyImports(worker: Worker): Record<string, ImportFunction> {
+  const proxy = worker.proxy;
+  const imports = envoyImports(worker);
+  // A call the test made fail answers as a failing host would, before touching anything.
+  for (const [name, fn] of Object.entries(imports)) {
+    imports[name] = (...args: never[]) => (proxy.failingHostCalls.has(name) ? WasmResult.InternalFailure : fn(...args));
+  }
+  return imports;
+}
+
+function envoyImports(worker: Worker): Record<string, ImportFunction> {
   const mem = () => worker.memory;
   const proxy = worker.proxy;
 

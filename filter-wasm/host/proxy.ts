@@ -35,6 +35,11 @@ export class Proxy {
   readonly workers: Worker[] = [];
   readonly httpCalls: HttpCall[] = [];
   readonly logLevel: LogLevelName;
+  /**
+   * proxy_* calls that answer InternalFailure, doing nothing, until removed again: what a host
+   * that cannot carry out a call does (Envoy, for one, when a stream's headers are gone).
+   */
+  readonly failingHostCalls = new Set<string>();
 
   private readonly clusters: ReadonlySet<string> | undefined;
   private randomState: number;

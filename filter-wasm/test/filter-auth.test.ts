@@ -359,6 +359,52 @@ describe("header pairs read into the VM's reused buffer", () => {
   });
 });
 
+// Envoy refuses these calls only when a stream's headers are gone; whatever the cause, a request
+// the filter could not read or change is refused, never passed on half-done.
+describe("a proxy that will not read or change the request's headers", () => {
+  function refusedWith500(stream: ReturnType<Gateway["request"]>, description: RegExp) {
+    const d = denial(stream);
+    expect(d.status).toBe(500);
+    expect(d.body.error).toBe("server_error");
+    expect(d.body.error_description).toMatch(description);
+  }
+
+  it("gets a 500 instead of a public route left unstripped, when the headers cannot be read", () => {
+    const gw = new Gateway();
+    gw.proxy.failingHostCalls.add("proxy_get_header_map_pairs");
+    refusedWith500(gw.request("/healthz", { headers: [["x-altgate-subject", "admin"]] }), /hand over the request's headers/);
+    expect(gw.counter("altgate.denied.proxy_error")).toBe(1);
+
+    gw.proxy.failingHostCalls.clear();
+    const stream = gw.request("/healthz", { headers: [["x-altgate-subject", "admin"]] });
+    expect(stream.state).toBe("continued");
+    expect(headersWithPrefix(stream.upstreamRequest!.headers, "x-altgate-")).toEqual([]);
+  });
+
+  it("gets a 500 when a client's identity header or Authorization cannot be removed", () => {
+    const gw = new Gateway();
+    gw.proxy.failingHostCalls.add("proxy_remove_header_map_value");
+    refusedWith500(gw.request("/healthz", { headers: [["x-altgate-roles", "token:manage"]] }), /client-supplied identity header/);
+    refusedWith500(gw.request("/healthz", { token: gw.token() }), /Authorization header/);
+    expect(gw.counter("altgate.requests_public")).toBe(0);
+  });
+
+  it("gets a 500 for a valid token when the identity headers cannot be set, and passes once they can", () => {
+    const gw = new Gateway();
+    const token = gw.token();
+    gw.proxy.failingHostCalls.add("proxy_replace_header_map_value");
+    const stream = gw.authenticate("/v1/models", token);
+    refusedWith500(stream, /identity headers/);
+    expect(gw.counter("altgate.requests_allowed")).toBe(0);
+
+    gw.proxy.failingHostCalls.clear();
+    const again = gw.request("/v1/models", { token });
+    expect(again.state).toBe("continued");
+    expect(header(again.upstreamRequest!.headers, "x-altgate-subject")).toBe(ALICE.sub);
+    expect(gw.proxy.httpCalls).toHaveLength(1);
+  });
+});
+
 describe("a valid token", () => {
   it("is introspected with exactly one RFC 7662 call to the configured cluster, pausing the request", () => {
     const gw = new Gateway();

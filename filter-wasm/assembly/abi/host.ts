@@ -116,7 +116,12 @@ export class HeaderPairCursor {
   private data: usize = 0;
   private end: usize = 0;
 
-  constructor(private readonly base: usize, size: usize) {
+  constructor(
+    private readonly base: usize,
+    size: usize,
+    /** False when the host would not hand the pairs over: the request cannot be judged. */
+    readonly readable: bool,
+  ) {
     const count = size < 4 ? 0 : load<u32>(base);
     // Layout: count, then (name length, value length) per pair, then each NUL-terminated name and value.
     if (<u64>count * 8 + 4 <= <u64>size) {
@@ -147,7 +152,7 @@ export class HeaderPairCursor {
   }
 }
 
-/** The pairs of a header map; an empty cursor when the host gives none, or not where asked. */
+/** The pairs of a header map. An empty map is readable and has none. */
 export function headerPairs(map: i32): HeaderPairCursor {
   store<usize>(outPtr, 0);
   store<usize>(outSize, 0);
@@ -155,25 +160,28 @@ export function headerPairs(map: i32): HeaderPairCursor {
   const status = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
   const ptr = load<usize>(outPtr);
   const size = load<usize>(outSize);
-  if (!landedInScratch(ptr, size) || status != OK) return new HeaderPairCursor(0, 0);
-  return new HeaderPairCursor(ptr, size);
+  const inScratch = landedInScratch(ptr, size);
+  if (status != OK || (size > 0 && !inScratch)) return new HeaderPairCursor(0, 0, false);
+  return new HeaderPairCursor(ptr, size, true);
 }
 
+// The header changes answer the host's status: the filter must not pass on a request it could not change.
+
 /** Removes the header named by exactly these bytes (as read from the map), every value of it. */
-export function removeHeaderBytes(map: i32, namePtr: usize, nameLen: usize): void {
-  imports.proxy_remove_header_map_value(map, namePtr, nameLen);
+export function removeHeaderBytes(map: i32, namePtr: usize, nameLen: usize): u32 {
+  return imports.proxy_remove_header_map_value(map, namePtr, nameLen);
 }
 
 const AUTHORIZATION = String.UTF8.encode("authorization");
 
 /** Removes every Authorization header. */
-export function removeAuthorization(map: i32): void {
-  imports.proxy_remove_header_map_value(map, changetype<usize>(AUTHORIZATION), AUTHORIZATION.byteLength);
+export function removeAuthorization(map: i32): u32 {
+  return imports.proxy_remove_header_map_value(map, changetype<usize>(AUTHORIZATION), AUTHORIZATION.byteLength);
 }
 
 /** Sets a header from bytes already in the host's encoding (prepared once, reused per request). */
-export function replaceHeaderBytes(map: i32, name: ArrayBuffer, value: ArrayBuffer): void {
-  imports.proxy_replace_header_map_value(map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength);
+export function replaceHeaderBytes(map: i32, name: ArrayBuffer, value: ArrayBuffer): u32 {
+  return imports.proxy_replace_header_map_value(map, changetype<usize>(name), name.byteLength, changetype<usize>(value), value.byteLength);
 }
 
 /** Serialises header pairs in the ABI's pair layout for send_local_response and http_call. */

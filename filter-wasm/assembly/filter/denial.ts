@@ -4,7 +4,7 @@
 export class Denial {
   constructor(
     readonly status: u32,
-    /** OAuth error code: invalid_request, invalid_token, insufficient_scope, temporarily_unavailable. */
+    /** OAuth error code: invalid_request, invalid_token, insufficient_scope, temporarily_unavailable, server_error. */
     readonly error: string,
     /** Human-readable reason; never token material. */
     readonly description: string,
@@ -43,6 +43,11 @@ export function badPath(why: string): Denial {
 
 export function issuerUnavailable(why: string): Denial {
   return new Denial(503, "temporarily_unavailable", why, "issuer_unavailable");
+}
+
+/** The proxy would not let the filter read or change the request's headers: never passed on half-done. */
+export function headersUnchangeable(why: string): Denial {
+  return new Denial(500, "server_error", why, "proxy_error");
 }
 
 /** Seconds a client should wait after a 503 before retrying. */

@@ -30,7 +30,7 @@ export class Metrics {
     m.revocationPolls = defineMetric(METRIC_COUNTER, "altgate.revocation_polls");
     m.revocationPollFailures = defineMetric(METRIC_COUNTER, "altgate.revocation_poll_failures");
     m.revocationsDropped = defineMetric(METRIC_COUNTER, "altgate.revocations_dropped");
-    const reasons = ["missing_token", "malformed", "invalid_token", "forbidden", "no_rule", "bad_path", "issuer_unavailable", "revoked"];
+    const reasons = ["missing_token", "malformed", "invalid_token", "forbidden", "no_rule", "bad_path", "issuer_unavailable", "revoked", "proxy_error"];
     for (let i = 0; i < reasons.length; i++) {
       const r = unchecked(reasons[i]);
       m.deniedByReason.set(r, defineMetric(METRIC_COUNTER, "altgate.denied." + r));

@@ -10,11 +10,11 @@ import { LookupKind, LookupResult } from "../cache";
 import { MemoEntry } from "../memo";
 import {
   continueRequest, getHeader, headerPairs, latin1, nowMs, removeAuthorization, removeHeaderBytes, replaceHeaderBytes,
-  sendLocalResponse, REQUEST_HEADERS,
+  sendLocalResponse, OK, REQUEST_HEADERS,
 } from "../abi/host";
 import {
-  Denial, badPath, challenge, denialBody, forbidden, invalidToken, issuerUnavailable, malformedAuthorization,
-  missingToken, noRule, revoked, RETRY_AFTER_S,
+  Denial, badPath, challenge, denialBody, forbidden, headersUnchangeable, invalidToken, issuerUnavailable,
+  malformedAuthorization, missingToken, noRule, revoked, RETRY_AFTER_S,
 } from "./denial";
 import { AltgateRoot } from "./root";
 
@@ -79,6 +79,8 @@ export class AltgateStream {
     // One pass over the pairs as the host serialised them: names are compared as bytes, the
     // token is checked and hashed where it lies, and only the method and path become strings.
     const pairs = headerPairs(REQUEST_HEADERS);
+    if (!pairs.readable) return this.deny(headersUnchangeable("the proxy did not hand over the request's headers"));
+    let stripped = true;
     let authorizations = 0;
     let authorization: usize = 0;
     let authorizationLength = 0;
@@ -88,7 +90,7 @@ export class AltgateStream {
       const name = pairs.namePtr;
       const nameLen = pairs.nameLen;
       // Whatever the client claims about its identity is removed before anything else, on every route.
-      if (isIdentityHeaderBytes(name, nameLen, prefix)) removeHeaderBytes(REQUEST_HEADERS, name, nameLen);
+      if (isIdentityHeaderBytes(name, nameLen, prefix)) stripped = removeHeaderBytes(REQUEST_HEADERS, name, nameLen) == OK && stripped;
       else if (nameIs(name, nameLen, "authorization", true)) {
         if (authorizations++ == 0) {
           authorization = pairs.valuePtr;
@@ -100,11 +102,13 @@ export class AltgateStream {
       else if (path === null && nameIs(name, nameLen, ":path", false)) path = latin1(pairs.valuePtr, pairs.valueLen);
     }
 
+    if (!stripped) return this.deny(headersUnchangeable("the proxy did not remove a client-supplied identity header"));
+
     this.route = matchRoute(root.config.rules, method === null ? "" : method, path === null ? "" : path);
     if (this.route.kind == DecisionKind.BadPath) return this.deny(badPath(this.route.reason));
     if (this.route.kind == DecisionKind.Public) {
       // A public upstream has no use for credentials; they are not passed on where they need not go.
-      if (root.config.identity.stripAuthorization) removeAuthorization(REQUEST_HEADERS);
+      if (root.config.identity.stripAuthorization && removeAuthorization(REQUEST_HEADERS) != OK) return this.deny(authorizationKept());
       root.metrics.inc(root.metrics.publicRoutes);
       return CONTINUE;
     }
@@ -196,10 +200,12 @@ export class AltgateStream {
     if (headers.error.length > 0) return this.deny(invalidToken(headers.error));
     const names = headers.nameBytes;
     const values = headers.valueBytes;
-    for (let i = 0; i < names.length; i++) replaceHeaderBytes(REQUEST_HEADERS, unchecked(names[i]), unchecked(values[i]));
+    let set = true;
+    for (let i = 0; i < names.length; i++) set = replaceHeaderBytes(REQUEST_HEADERS, unchecked(names[i]), unchecked(values[i])) == OK && set;
     const hmac = root.hmac;
-    if (hmac !== null) replaceHeaderBytes(REQUEST_HEADERS, headers.signatureName, headers.signatureBytes(hmac, now / 1000));
-    if (root.config.identity.stripAuthorization) removeAuthorization(REQUEST_HEADERS);
+    if (hmac !== null) set = replaceHeaderBytes(REQUEST_HEADERS, headers.signatureName, headers.signatureBytes(hmac, now / 1000)) == OK && set;
+    if (!set) return this.deny(headersUnchangeable("the proxy did not set the identity headers"));
+    if (root.config.identity.stripAuthorization && removeAuthorization(REQUEST_HEADERS) != OK) return this.deny(authorizationKept());
     root.metrics.inc(root.metrics.allowed);
     return CONTINUE;
   }
@@ -221,6 +227,10 @@ export class AltgateStream {
     sendLocalResponse(d.status, "altgate_" + d.reason, denialBody(d, requestId === null ? "" : requestId), names, values);
     return STOP;
   }
+}
+
+function authorizationKept(): Denial {
+  return headersUnchangeable("the proxy did not remove the Authorization header");
 }
 
 /**
