@@ -155,11 +155,3 @@ export function directResponseListener(port: number): Json {
     ],
   };
 }
-
-/** A separate Envoy process that is nothing but the upstream. */
-export function renderUpstreamBootstrap(adminPort: number, port: number): Json {
-  return {
-    admin: { address: { socket_address: { address: "127.0.0.1", port_value: adminPort } } },
-    static_resources: { listeners: [directResponseListener(port)] },
-  };
-}
