@@ -5,6 +5,7 @@
 // issuer really answered `"active": true` for its bearer token, with a subject and an exp still
 // ahead, and the roles in that answer satisfy the rule the upstream would route it to, and no
 // well-formed feed answer delivered before the request lists its token with an exp still ahead.
+// Now and then the proxy refuses a header call, which may only ever turn into a refusal.
 //
 // The oracle is written from the contracts, not from the filter's code: bearer syntax from RFC 6750,
 // validity from RFC 7662 plus the documented claim checks, and routing from what the upstream sees
@@ -203,6 +204,20 @@ class Gen {
 
   randomCase(s: string): string {
     return [...s].map((c) => (this.chance(0.3) ? c.toUpperCase() : c)).join("");
+  }
+}
+
+// The header calls a proxy may refuse (Envoy does once a stream's headers are gone). Now and then
+// one of them fails for a whole step: the filter must then refuse, never continue half-done.
+const HEADER_CALLS = ["proxy_get_header_map_pairs", "proxy_remove_header_map_value", "proxy_replace_header_map_value"];
+
+function withFailingHeaderCall<T>(g: Gen, proxy: Proxy, step: () => T): T {
+  if (!g.chance(0.01)) return step();
+  proxy.failingHostCalls.add(g.pick(HEADER_CALLS));
+  try {
+    return step();
+  } finally {
+    proxy.failingHostCalls.clear();
   }
 }
 
@@ -566,7 +581,7 @@ function run(seed: number, minRequests: number, minAnswers: number): { problems:
       if (s.state === "local-response") {
         const r = s.localResponse!;
         stats.local[r.status] = (stats.local[r.status] ?? 0) + 1;
-        if (![400, 401, 403, 503].includes(r.status)) problem(t.n, `local response status ${r.status}`, t);
+        if (![400, 401, 403, 500, 503].includes(r.status)) problem(t.n, `local response status ${r.status}`, t);
         if (r.details === "wasm_fail_stream") problem(t.n, "the VM failed", t);
         let body: Record<string, unknown> = {};
         try {
@@ -657,12 +672,12 @@ function run(seed: number, minRequests: number, minAnswers: number): { problems:
       const headers = requestHeaders(g, pools, inBurst ? burstToken : undefined);
       const bearer = bearerOf(headers);
       if (bearer !== undefined) bearers.add(bearer);
-      const stream = worker.request({ headers });
+      const stream = withFailingHeaderCall(g, proxy, () => worker.request({ headers }));
       stats.requests++;
       open.push({ n: stats.requests, worker, stream, headers, pausedAt: lastSweep, pausedAfterFeedAnswers: feedAnswersDelivered, closedByClient: false });
 
       const calls = inBurst ? [] : pendingCalls();
-      for (const call of calls) if (g.chance(0.3) || calls.length > 30) settle(call);
+      for (const call of calls) if (g.chance(0.3) || calls.length > 30) withFailingHeaderCall(g, proxy, () => settle(call));
       if (g.chance(0.002)) pools.hot[g.int(pools.hot.length)] = newToken(g, g.chance(0.2));
       if (g.chance(0.01) && open.length > 0) {
         const t = g.pick(open);
@@ -727,6 +742,8 @@ describe("the filter under random and malformed input", () => {
       expect(stats.continuedAuthenticated).toBeGreaterThan(stats.requests / 50);
       expect(stats.continuedPublic).toBeGreaterThan(stats.requests / 100);
       for (const status of [400, 401, 403, 503]) expect(stats.local[status] ?? 0).toBeGreaterThan(stats.requests / 200);
+      // A refused header call ends in a 500, so a run without them exercised none.
+      expect(stats.local[500] ?? 0).toBeGreaterThan(stats.requests / 1000);
       expect(stats.coalesced).toBeGreaterThan(100);
       expect(stats.revokedDenials).toBeGreaterThan(stats.requests / 1000);
     },
