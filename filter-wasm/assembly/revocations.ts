@@ -66,16 +66,24 @@ function compareFingerprints(a: Uint8Array, b: Uint8Array): i32 {
 
 /** Entries in a well-formed shard value; -1 for anything else. */
 function entryCount(value: ArrayBuffer): i32 {
-  const n = value.byteLength;
-  if (n < 1 || load<u8>(changetype<usize>(value)) != SHARD_FORMAT || (n - 1) % ENTRY_LENGTH != 0) return -1;
-  return (n - 1) / ENTRY_LENGTH;
+  return entryCountAt(changetype<usize>(value), <usize>value.byteLength);
+}
+
+function entryCountAt(start: usize, length: usize): i32 {
+  if (length < 1 || length > <usize>i32.MAX_VALUE || load<u8>(start) != SHARD_FORMAT || (<i32>length - 1) % ENTRY_LENGTH != 0) return -1;
+  return (<i32>length - 1) / ENTRY_LENGTH;
 }
 
 /** Whether the shard value holds `fp` with an exp after `nowS`. */
 export function shardHas(value: ArrayBuffer | null, fp: Uint8Array, nowS: i64): bool {
-  if (value === null || fp.length != FINGERPRINT_LENGTH) return false;
-  const count = entryCount(value);
-  const base = changetype<usize>(value) + 1;
+  return value !== null && shardBytesHave(changetype<usize>(value), <usize>value.byteLength, fp, nowS);
+}
+
+/** shardHas for a shard value of `length` bytes at `start`. */
+export function shardBytesHave(start: usize, length: usize, fp: Uint8Array, nowS: i64): bool {
+  if (fp.length != FINGERPRINT_LENGTH) return false;
+  const count = entryCountAt(start, length);
+  const base = start + 1;
   let lo = 0;
   let hi = count;
   while (lo < hi) {

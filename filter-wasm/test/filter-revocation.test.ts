@@ -293,6 +293,21 @@ describe("revoked tokens", () => {
     expect(gw.proxy.httpCalls.filter((c) => c.cluster === "keycloak")).toHaveLength(2);
   });
 
+  it("are never let through unchecked when the proxy will not hand over the revoked set: 500 until it does", () => {
+    const gw = loaded(1, { positiveTtlS: 300 });
+    const token = gw.token();
+    expect(gw.authenticate("/v1/models", token).state).toBe("continued");
+
+    gw.proxy.failingHostCalls.add("proxy_get_shared_data");
+    const d = denial(gw.request("/v1/models", { token }));
+    expect(d.status).toBe(500);
+    expect(d.body).toMatchObject({ error: "server_error", error_description: "the proxy did not hand over the revoked set" });
+    expect(gw.counter("altgate.denied.proxy_error")).toBe(1);
+
+    gw.proxy.failingHostCalls.clear();
+    expect(gw.request("/v1/models", { token }).state).toBe("continued");
+  });
+
   it("an API token the feed lists is refused before any introspection call", () => {
     const gw = loaded(2);
     const token = gw.token("agt_");

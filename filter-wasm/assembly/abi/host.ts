@@ -2,11 +2,12 @@
 // the VM on any unexpected host result (and build debug strings with header values on every call);
 // here every call returns a value and the caller decides, so no host answer can kill the VM.
 import * as imports from "@gcoredev/proxy-wasm-sdk-as/assembly/imports";
-import { armScratch, free, landedInScratch } from "./memory";
+import { free, ReusedBuffer } from "./memory";
 
 export const OK: u32 = 0;
 export const NOT_FOUND: u32 = 1;
 export const CAS_MISMATCH: u32 = 8;
+export const INTERNAL_FAILURE: u32 = 10;
 
 export const REQUEST_HEADERS: i32 = 0;
 export const HTTP_CALL_RESPONSE_HEADERS: i32 = 6;
@@ -104,7 +105,7 @@ export function getHeader(map: i32, name: string): string | null {
 /**
  * The pairs of a header map, repeated names kept, walked in place: each next() points namePtr/
  * nameLen and valuePtr/valueLen at the next pair's bytes, so nothing is copied that is not asked for.
- * The bytes are the VM's scratch buffer (memory.ts): a cursor is good until the next headerPairs().
+ * The bytes are in a buffer the VM reuses (memory.ts): a cursor is good until the next headerPairs().
  */
 export class HeaderPairCursor {
   namePtr: usize = 0;
@@ -152,17 +153,16 @@ export class HeaderPairCursor {
   }
 }
 
+const HEADER_PAIRS = new ReusedBuffer(4096);
+
 /** The pairs of a header map. An empty map is readable and has none. */
 export function headerPairs(map: i32): HeaderPairCursor {
   store<usize>(outPtr, 0);
   store<usize>(outSize, 0);
-  armScratch();
+  HEADER_PAIRS.arm();
   const status = imports.proxy_get_header_map_pairs(map, outPtr, outSize);
-  const ptr = load<usize>(outPtr);
-  const size = load<usize>(outSize);
-  const inScratch = landedInScratch(ptr, size);
-  if (status != OK || (size > 0 && !inScratch)) return new HeaderPairCursor(0, 0, false);
-  return new HeaderPairCursor(ptr, size, true);
+  if (!HEADER_PAIRS.landed(load<usize>(outPtr), load<usize>(outSize)) || status != OK) return new HeaderPairCursor(0, 0, false);
+  return new HeaderPairCursor(HEADER_PAIRS.start, HEADER_PAIRS.length, true);
 }
 
 // The header changes answer the host's status: the filter must not pass on a request it could not change.
@@ -277,6 +277,25 @@ const keyScratch = memory.data(64);
 
 /** getShared(prefix + index.toString()) for an ASCII `prefix` of under 50 characters. */
 export function getSharedIndexed(prefix: string, index: u32): SharedValue {
+  const keyLength = indexedKey(prefix, index);
+  return readShared(keyScratch, keyLength);
+}
+
+/**
+ * getSharedIndexed with the value read into `into` (its `start` and `length`; length 0 for an
+ * empty value). Returns the host's status; an answer that did not land there is InternalFailure.
+ */
+export function readSharedIndexedInto(into: ReusedBuffer, prefix: string, index: u32): u32 {
+  const keyLength = indexedKey(prefix, index);
+  store<usize>(outPtr, 0);
+  store<usize>(outSize, 0);
+  into.arm();
+  const status = imports.proxy_get_shared_data(keyScratch, keyLength, outPtr, outSize, outU32);
+  return into.landed(load<usize>(outPtr), load<usize>(outSize)) ? status : INTERNAL_FAILURE;
+}
+
+/** Writes prefix + index.toString() into keyScratch; returns its length. */
+function indexedKey(prefix: string, index: u32): usize {
   let len = <usize>min(prefix.length, 50);
   for (let i: usize = 0; i < len; i++) store<u8>(keyScratch + i, <u8>load<u16>(changetype<usize>(prefix) + (i << 1)));
   let digits: usize = 1;
@@ -286,7 +305,7 @@ export function getSharedIndexed(prefix: string, index: u32): SharedValue {
     store<u8>(keyScratch + len + i - 1, <u8>(0x30 + v % 10));
     v /= 10;
   }
-  return readShared(keyScratch, len + digits);
+  return len + digits;
 }
 
 export function setShared(key: string, value: ArrayBuffer, cas: u32): u32 {

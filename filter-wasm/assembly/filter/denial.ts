@@ -45,8 +45,8 @@ export function issuerUnavailable(why: string): Denial {
   return new Denial(503, "temporarily_unavailable", why, "issuer_unavailable");
 }
 
-/** The proxy would not let the filter read or change the request's headers: never passed on half-done. */
-export function headersUnchangeable(why: string): Denial {
+/** The proxy would not let the filter read what it must (headers, revoked set) or change the headers. */
+export function proxyRefused(why: string): Denial {
   return new Denial(500, "server_error", why, "proxy_error");
 }
 

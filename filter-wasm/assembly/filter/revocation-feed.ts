@@ -12,14 +12,25 @@
 // entries again (merging is idempotent).
 import { RevocationFeed } from "../config";
 import {
-  decodeState, encodeState, feedPath, fingerprint, mergeShard, nextDue, normalize, parseFeedBytes, pollDue, shardHas,
+  decodeState, encodeState, feedPath, fingerprint, mergeShard, nextDue, normalize, parseFeedBytes, pollDue, shardBytesHave,
   shardKey, shardOf, PollState, Revocation, FEED_MAX_LENGTH, SHARD_COUNT, SHARD_PREFIX, STATE_KEY,
 } from "../revocations";
 import {
-  getBuffer, getHeader, getShared, getSharedIndexed, httpCall, incrementMetric, log, nowMs, setShared,
+  getBuffer, getHeader, getShared, httpCall, incrementMetric, log, nowMs, readSharedIndexedInto, setShared,
   BUFFER_HTTP_CALL_RESPONSE_BODY, HTTP_CALL_RESPONSE_HEADERS, LOG_ERROR, LOG_INFO, LOG_WARN, NOT_FOUND, OK,
 } from "../abi/host";
+import { ReusedBuffer } from "../abi/memory";
 import { Metrics } from "./metrics";
+
+export enum RevokedAnswer {
+  No,
+  Yes,
+  /** The proxy would not hand the shard over: nobody can say, so the request must not pass. */
+  Unreadable,
+}
+
+// Every allowed request reads its shard, 24 bytes per revocation in it: into one reused buffer.
+const SHARD_READS = new ReusedBuffer(1024);
 
 const MAX_CAS_ATTEMPTS = 8;
 /** How long past its call's timeout a lease lasts: long enough for the answer to be merged. */
@@ -46,13 +57,16 @@ export class RevocationPoller {
 
   /** Whether the feed has revoked `key` (an API token's SHA-256 hex or an access token's jti). */
   isRevoked(key: string, now: i64): bool {
-    return key.length > 0 && this.isRevokedFingerprint(fingerprint(key), now);
+    return key.length > 0 && this.revocationOf(fingerprint(key), now) == RevokedAnswer.Yes;
   }
 
-  isRevokedFingerprint(fp: Uint8Array, now: i64): bool {
-    if (fp.length == 0) return false;
-    const v = getSharedIndexed(SHARD_PREFIX, <u32>shardOf(fp));
-    return v.status == OK && shardHas(v.value, fp, now / 1000);
+  /** What the revoked set says of the key with this fingerprint; an empty one is never revoked. */
+  revocationOf(fp: Uint8Array, now: i64): RevokedAnswer {
+    if (fp.length == 0) return RevokedAnswer.No;
+    const status = readSharedIndexedInto(SHARD_READS, SHARD_PREFIX, <u32>shardOf(fp));
+    if (status == NOT_FOUND) return RevokedAnswer.No;
+    if (status != OK) return RevokedAnswer.Unreadable;
+    return shardBytesHave(SHARD_READS.start, SHARD_READS.length, fp, now / 1000) ? RevokedAnswer.Yes : RevokedAnswer.No;
   }
 
   owns(token: u32): bool {

@@ -16,7 +16,7 @@ import {
 import { SharedCache } from "./shared-cache";
 import { Issuers, Issuer } from "./issuer";
 import { Metrics } from "./metrics";
-import { RevocationPoller } from "./revocation-feed";
+import { RevocationPoller, RevokedAnswer } from "./revocation-feed";
 import { AltgateStream, Verdict } from "./stream";
 
 /** How often requests waiting on another worker's introspection re-read the shared cache. */
@@ -89,16 +89,19 @@ export class AltgateRoot {
     return true;
   }
 
-  /** Whether the revocation feed has revoked `key`; never, when no feed is configured. */
+  /**
+   * Whether the revocation feed is known to have revoked `key`; never, when no feed is configured.
+   * An unreadable set answers false here: allow() asks again and refuses then.
+   */
   isRevoked(key: string): bool {
     const poller = this.revocations;
     return poller !== null && poller.isRevoked(key, nowMs());
   }
 
-  /** isRevoked for a key already fingerprinted (revocations.fingerprint); empty: nothing to revoke. */
-  isRevokedFingerprint(fp: Uint8Array, now: i64): bool {
+  /** What the revoked set says of a key already fingerprinted (revocations.fingerprint); empty: nothing to revoke. */
+  revocationOf(fp: Uint8Array, now: i64): RevokedAnswer {
     const poller = this.revocations;
-    return poller !== null && poller.isRevokedFingerprint(fp, now);
+    return poller === null ? RevokedAnswer.No : poller.revocationOf(fp, now);
   }
 
   /**

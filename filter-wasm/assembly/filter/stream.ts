@@ -13,9 +13,10 @@ import {
   sendLocalResponse, OK, REQUEST_HEADERS,
 } from "../abi/host";
 import {
-  Denial, badPath, challenge, denialBody, forbidden, headersUnchangeable, invalidToken, issuerUnavailable,
+  Denial, badPath, challenge, denialBody, forbidden, proxyRefused, invalidToken, issuerUnavailable,
   malformedAuthorization, missingToken, noRule, revoked, RETRY_AFTER_S,
 } from "./denial";
+import { RevokedAnswer } from "./revocation-feed";
 import { AltgateRoot } from "./root";
 
 export enum VerdictKind {
@@ -79,7 +80,7 @@ export class AltgateStream {
     // One pass over the pairs as the host serialised them: names are compared as bytes, the
     // token is checked and hashed where it lies, and only the method and path become strings.
     const pairs = headerPairs(REQUEST_HEADERS);
-    if (!pairs.readable) return this.deny(headersUnchangeable("the proxy did not hand over the request's headers"));
+    if (!pairs.readable) return this.deny(proxyRefused("the proxy did not hand over the request's headers"));
     let stripped = true;
     let authorizations = 0;
     let authorization: usize = 0;
@@ -102,7 +103,7 @@ export class AltgateStream {
       else if (path === null && nameIs(name, nameLen, ":path", false)) path = latin1(pairs.valuePtr, pairs.valueLen);
     }
 
-    if (!stripped) return this.deny(headersUnchangeable("the proxy did not remove a client-supplied identity header"));
+    if (!stripped) return this.deny(proxyRefused("the proxy did not remove a client-supplied identity header"));
 
     this.route = matchRoute(root.config.rules, method === null ? "" : method, path === null ? "" : path);
     if (this.route.kind == DecisionKind.BadPath) return this.deny(badPath(this.route.reason));
@@ -190,7 +191,9 @@ export class AltgateStream {
     // Checked on every allow, cached identities included: the cache may hold a token's positive
     // answer for positive_ttl_s, and a revocation must not wait for it to run out. The entry stays
     // cached; every later request finds the revocation the same way, without a new introspection.
-    if (root.isRevokedFingerprint(known.revocationFingerprint, now)) return this.deny(revoked());
+    const revocation = root.revocationOf(known.revocationFingerprint, now);
+    if (revocation == RevokedAnswer.Yes) return this.deny(revoked());
+    if (revocation == RevokedAnswer.Unreadable) return this.deny(proxyRefused("the proxy did not hand over the revoked set"));
     const identity = known.identity;
     if (this.route.kind != DecisionKind.NoRuleMatched) {
       const decision = authorize(root.config.rules, this.route, identity.roles, identity.scopes);
@@ -204,7 +207,7 @@ export class AltgateStream {
     for (let i = 0; i < names.length; i++) set = replaceHeaderBytes(REQUEST_HEADERS, unchecked(names[i]), unchecked(values[i])) == OK && set;
     const hmac = root.hmac;
     if (hmac !== null) set = replaceHeaderBytes(REQUEST_HEADERS, headers.signatureName, headers.signatureBytes(hmac, now / 1000)) == OK && set;
-    if (!set) return this.deny(headersUnchangeable("the proxy did not set the identity headers"));
+    if (!set) return this.deny(proxyRefused("the proxy did not set the identity headers"));
     if (root.config.identity.stripAuthorization && removeAuthorization(REQUEST_HEADERS) != OK) return this.deny(authorizationKept());
     root.metrics.inc(root.metrics.allowed);
     return CONTINUE;
@@ -230,7 +233,7 @@ export class AltgateStream {
 }
 
 function authorizationKept(): Denial {
-  return headersUnchangeable("the proxy did not remove the Authorization header");
+  return proxyRefused("the proxy did not remove the Authorization header");
 }
 
 /**
