@@ -8,6 +8,10 @@
  *
  * Also times SHA-256 of the token alone, what a token's first request in a worker adds.
  *
+ * BENCH_REVOKED=n (0; at most 80,000, what one feed answer under the filter's 4 MiB limit holds)
+ * has the revocation feed's first answer list n other keys, so that every request reads a revoked
+ * set shard of about n / 256 entries.
+ *
  *   node --import tsx test/bench/filter-host.bench.ts [requests=200000] [openStreams=0,1000] [wasm...]
  */
 import { readFileSync } from "node:fs";
@@ -17,6 +21,14 @@ import { FILTER_WASM } from "../harness/build-filter.ts";
 import { sha256Cost } from "./sha256-cost.ts";
 
 const ISSUER = "http://keycloak:8080/realms/altgate";
+const REVOKED = Number(process.env.BENCH_REVOKED ?? 0);
+if (!Number.isInteger(REVOKED) || REVOKED < 0 || REVOKED > 80_000) throw new Error(`BENCH_REVOKED must be an integer from 0 to 80000, not ${process.env.BENCH_REVOKED}`);
+
+/** The feed's first answer: REVOKED keys that are not the token's, valid for a day. */
+function feedBody(nowMs: number): string {
+  const exp = Math.floor(nowMs / 1000) + 86_400;
+  return JSON.stringify({ cursor: "c1", revoked: Array.from({ length: REVOKED }, (_, i) => ({ key: `revoked-key-${i}`, exp })) });
+}
 
 // A Keycloak access token is a JWT of about 1,300 characters; its content does not matter here.
 const TOKEN = `eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.${"eyJleHAiOjE3MDAwMDAwMDB9".repeat(40)}.${"sig_-".repeat(68)}`;
@@ -75,7 +87,12 @@ function run(wasmPath: string, requests: number, openStreams: number): Result {
   const call = proxy.pendingHttpCalls[0];
   if (!call) throw new Error(`the first request made no introspection call (${first.state}: ${first.localResponse?.bodyText ?? ""})`);
   call.respond({ status: 200, headers: [["content-type", "application/json"]], body: introspectionBody(proxy.nowMs) });
-  for (const c of proxy.pendingHttpCalls) c.respond({ status: 200, body: '{"cursor":"c1","revoked":[]}' });
+  // The first tick polls the revocation feed.
+  proxy.advance(10);
+  for (const c of proxy.pendingHttpCalls) c.respond({ status: 200, headers: [["content-type", "application/json"]], body: feedBody(proxy.nowMs) });
+  const polls = proxy.metrics.counter("altgate.revocation_polls") ?? 0;
+  const failures = proxy.metrics.counter("altgate.revocation_poll_failures") ?? 0;
+  if (polls !== 1 || failures > 0) throw new Error(`${polls} revocation feed polls, ${failures} failed: ${JSON.stringify(proxy.logs.lines.slice(-3))}`);
   if (first.state !== "continued") throw new Error(`the first request was not allowed: ${first.localResponse?.bodyText ?? ""}`);
   first.respond({ status: 200, body: "ok" });
 
@@ -110,7 +127,7 @@ for (const openStreams of opens) {
   for (const wasm of builds) {
     const r = run(wasm, requests, openStreams);
     console.log(
-      `${r.wasm}  open streams ${r.openStreams}: in exports ${r.wasmUsPerRequest.toFixed(2)} µs/request, ` +
+      `${r.wasm}  open streams ${r.openStreams}, revoked set ${REVOKED}: in exports ${r.wasmUsPerRequest.toFixed(2)} µs/request, ` +
         `process CPU ${r.cpuUsPerRequest.toFixed(2)} µs/request`,
     );
   }
