@@ -36,8 +36,8 @@ export class Proxy {
   readonly httpCalls: HttpCall[] = [];
   readonly logLevel: LogLevelName;
   /**
-   * proxy_* calls that answer InternalFailure, doing nothing, until removed again: what a host
-   * that cannot carry out a call does (Envoy, for one, when a stream's headers are gone).
+   * proxy_* calls that answer InternalFailure, doing nothing, until removed again: a host that
+   * cannot carry out a call (Envoy answers BadArgument, for one, once a stream's headers are gone).
    */
   readonly failingHostCalls = new Set<string>();
 
