@@ -207,13 +207,17 @@ class Gen {
   }
 }
 
-// The header calls a proxy may refuse (Envoy does once a stream's headers are gone). Now and then
-// one of them fails for a whole step: the filter must then refuse, never continue half-done.
+// Host calls a proxy may refuse (Envoy does once a stream's headers are gone). Now and then one of
+// them fails for a whole step: the filter must then refuse, never continue half-done or unchecked.
 const HEADER_CALLS = ["proxy_get_header_map_pairs", "proxy_remove_header_map_value", "proxy_replace_header_map_value"];
+// Only while a request arrives may shared data fail as well (its cache read, its revoked-set shard):
+// a feed answer whose merge the host refused is applied at a later poll, which the oracle's order of
+// revocations (by feed answers delivered) does not model.
+const REQUEST_CALLS = [...HEADER_CALLS, "proxy_get_shared_data"];
 
-function withFailingHeaderCall<T>(g: Gen, proxy: Proxy, step: () => T): T {
+function withFailingHostCall<T>(g: Gen, proxy: Proxy, calls: readonly string[], step: () => T): T {
   if (!g.chance(0.01)) return step();
-  proxy.failingHostCalls.add(g.pick(HEADER_CALLS));
+  proxy.failingHostCalls.add(g.pick(calls));
   try {
     return step();
   } finally {
@@ -672,12 +676,12 @@ function run(seed: number, minRequests: number, minAnswers: number): { problems:
       const headers = requestHeaders(g, pools, inBurst ? burstToken : undefined);
       const bearer = bearerOf(headers);
       if (bearer !== undefined) bearers.add(bearer);
-      const stream = withFailingHeaderCall(g, proxy, () => worker.request({ headers }));
+      const stream = withFailingHostCall(g, proxy, REQUEST_CALLS, () => worker.request({ headers }));
       stats.requests++;
       open.push({ n: stats.requests, worker, stream, headers, pausedAt: lastSweep, pausedAfterFeedAnswers: feedAnswersDelivered, closedByClient: false });
 
       const calls = inBurst ? [] : pendingCalls();
-      for (const call of calls) if (g.chance(0.3) || calls.length > 30) withFailingHeaderCall(g, proxy, () => settle(call));
+      for (const call of calls) if (g.chance(0.3) || calls.length > 30) withFailingHostCall(g, proxy, HEADER_CALLS, () => settle(call));
       if (g.chance(0.002)) pools.hot[g.int(pools.hot.length)] = newToken(g, g.chance(0.2));
       if (g.chance(0.01) && open.length > 0) {
         const t = g.pick(open);
