@@ -225,6 +225,26 @@ describe("failed polls", () => {
     for (const line of gw.proxy.logs.lines) expect(line.message).not.toContain(apiTokenKey(token));
   });
 
+  it("lose no revocation when the proxy refuses the shared data a merge needs: a later poll fetches it again", () => {
+    const gw = loaded();
+    const token = gw.token("agt_");
+    expect(withApiToken(gw, token).state).toBe("continued");
+
+    gw.proxy.advance(POLL_MS);
+    gw.proxy.failingHostCalls.add("proxy_get_shared_data");
+    gw.answerFeed("c.7", [{ key: apiTokenKey(token) }]);
+    gw.proxy.failingHostCalls.clear();
+    expect(gw.counter("altgate.revocation_poll_failures")).toBe(1);
+    expect(gw.proxy.logs.lines.filter((l) => l.message.includes("could not write the revoked set"))).toHaveLength(1);
+    expect(gw.request("/v1/models", { token }).state).toBe("continued");
+
+    // The lease could not be released either: the next poll comes once it has run out, from the old cursor.
+    gw.proxy.advance(FEED_TIMEOUT_MS + LEASE_MARGIN_MS);
+    expect(gw.pendingFeedPoll().header(":path")).toBe(`${REVOCATION_PATH}?since=e1.0`);
+    gw.answerFeed("c.7", [{ key: apiTokenKey(token) }]);
+    expectRevoked(gw.request("/v1/models", { token }));
+  });
+
   it("are logged once while they last, and the recovery once", () => {
     const gw = loaded();
     for (let i = 0; i < 5; i++) {

@@ -133,7 +133,7 @@ export class RevocationPoller {
       return;
     }
     if (!this.merge(answer.revocations, now)) {
-      this.failed("lost too many races writing the revoked set");
+      this.failed("could not write the revoked set: the proxy refused its shared data, or other workers kept winning the races");
       this.release(now, false, "");
       return;
     }
