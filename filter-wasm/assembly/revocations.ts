@@ -74,13 +74,8 @@ function entryCountAt(start: usize, length: usize): i32 {
   return (<i32>length - 1) / ENTRY_LENGTH;
 }
 
-/** Whether the shard value holds `fp` with an exp after `nowS`. */
-export function shardHas(value: ArrayBuffer | null, fp: Uint8Array, nowS: i64): bool {
-  return value !== null && shardBytesHave(changetype<usize>(value), <usize>value.byteLength, fp, nowS);
-}
-
-/** shardHas for a shard value of `length` bytes at `start`. */
-export function shardBytesHave(start: usize, length: usize, fp: Uint8Array, nowS: i64): bool {
+/** Whether the shard value of `length` bytes at `start` holds `fp` with an exp after `nowS`. */
+export function shardHas(start: usize, length: usize, fp: Uint8Array, nowS: i64): bool {
   if (fp.length != FINGERPRINT_LENGTH) return false;
   const count = entryCountAt(start, length);
   const base = start + 1;

@@ -12,7 +12,7 @@
 // entries again (merging is idempotent).
 import { RevocationFeed } from "../config";
 import {
-  decodeState, encodeState, feedPath, fingerprint, mergeShard, nextDue, normalize, parseFeedBytes, pollDue, shardBytesHave,
+  decodeState, encodeState, feedPath, fingerprint, mergeShard, nextDue, normalize, parseFeedBytes, pollDue, shardHas,
   shardKey, shardOf, PollState, Revocation, FEED_MAX_LENGTH, SHARD_COUNT, SHARD_PREFIX, STATE_KEY,
 } from "../revocations";
 import {
@@ -66,7 +66,7 @@ export class RevocationPoller {
     const status = readSharedIndexedInto(SHARD_READS, SHARD_PREFIX, <u32>shardOf(fp));
     if (status == NOT_FOUND) return RevokedAnswer.No;
     if (status != OK) return RevokedAnswer.Unreadable;
-    return shardBytesHave(SHARD_READS.start, SHARD_READS.length, fp, now / 1000) ? RevokedAnswer.Yes : RevokedAnswer.No;
+    return shardHas(SHARD_READS.start, SHARD_READS.length, fp, now / 1000) ? RevokedAnswer.Yes : RevokedAnswer.No;
   }
 
   owns(token: u32): bool {

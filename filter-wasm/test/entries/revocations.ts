@@ -46,7 +46,7 @@ export function lastChanged(): bool {
 }
 
 export function has(value: ArrayBuffer | null, f: ArrayBuffer, nowS: i64): bool {
-  return shardHas(value, Uint8Array.wrap(f), nowS);
+  return value !== null && shardHas(changetype<usize>(value), <usize>value.byteLength, Uint8Array.wrap(f), nowS);
 }
 
 export function decodedCount(value: ArrayBuffer | null): i32 {
