@@ -52,25 +52,14 @@ export const SIGNATURE_CONTEXT = "altgate-identity-v1";
  * timestamp of the `t=` attribute. Encoded values contain no "\n", so the join is unambiguous.
  */
 export function prepareIdentityHeaders(id: Identity, names: IdentityHeaderNames): PreparedIdentityHeaders {
-  const subject = encodeValue(id.subject);
-  const username = encodeValue(id.username);
-  const client = encodeValue(id.client);
-  const roles = encodeList(id.roles);
-  const scopes = encodeList(id.scopes);
-  const tokenKind = encodeValue(id.tokenKind);
-  const tokenId = encodeValue(id.tokenId);
-  if (subject == null) return failure(names, "subject");
-  if (username == null) return failure(names, "username");
-  if (client == null) return failure(names, "client");
-  if (roles == null) return failure(names, "roles");
-  if (scopes == null) return failure(names, "scopes");
-  if (tokenKind == null) return failure(names, "token-kind");
-  if (tokenId == null) return failure(names, "token-id");
-
-  const canonical = [SIGNATURE_CONTEXT, subject, username, client, roles, scopes, tokenKind, tokenId].join("\n");
-  const p = new PreparedIdentityHeaders(names, canonical, "");
-  const values: string[] = [subject, username, client, roles, scopes, tokenKind, tokenId];
-  for (let i = 0; i < values.length; i++) p.add(names, i, unchecked(values[i]));
+  // The fields in SUFFIXES order, which is also the canonical order.
+  const encoded: (string | null)[] = [
+    encodeValue(id.subject), encodeValue(id.username), encodeValue(id.client), encodeList(id.roles), encodeList(id.scopes),
+    encodeValue(id.tokenKind), encodeValue(id.tokenId),
+  ];
+  for (let i = 0; i < FIELD_COUNT; i++) if (unchecked(encoded[i]) === null) return failure(names, unchecked(SUFFIXES[i]));
+  const p = new PreparedIdentityHeaders(names, SIGNATURE_CONTEXT + "\n" + encoded.join("\n"), "");
+  for (let i = 0; i < FIELD_COUNT; i++) p.add(names, i, changetype<string>(unchecked(encoded[i])));
   return p;
 }
 
