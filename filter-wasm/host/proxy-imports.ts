@@ -41,7 +41,11 @@ export function createProxyImports(worker: Worker): Record<string, ImportFunctio
   const imports = envoyImports(worker);
   // A call the test made fail answers as a failing host would, before touching anything.
   for (const [name, fn] of Object.entries(imports)) {
-    imports[name] = (...args: never[]) => (proxy.failingHostCalls.has(name) ? WasmResult.InternalFailure : fn(...args));
+    imports[name] = (...args: never[]) => {
+      const counts = proxy.hostCallCounts;
+      if (counts !== undefined) counts.set(name, (counts.get(name) ?? 0) + 1);
+      return proxy.failingHostCalls.has(name) ? WasmResult.InternalFailure : fn(...args);
+    };
   }
   return imports;
 }

@@ -40,6 +40,8 @@ export class Proxy {
    * cannot carry out a call (Envoy answers BadArgument, for one, once a stream's headers are gone).
    */
   readonly failingHostCalls = new Set<string>();
+  /** When set, every proxy_* call a module makes is counted here by name. */
+  hostCallCounts: Map<string, number> | undefined;
 
   private readonly clusters: ReadonlySet<string> | undefined;
   private randomState: number;

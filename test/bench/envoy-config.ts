@@ -12,7 +12,7 @@ import { renderBootstrap } from "../../envoy/bootstrap.ts";
  * same requests, a Keycloak token included, so that a row differs from "no filter" by its filter
  * alone; "no filter, no token" is the one exception, there to show what the token's bytes cost Envoy.
  */
-export const CONFIGS = ["nofilter", "nofilter_no_token", "wasm_floor", "jwt_authn", "altgate_hit", "altgate_miss"] as const;
+export const CONFIGS = ["nofilter", "nofilter_no_token", "wasm_floor", "wasm_host_calls", "jwt_authn", "altgate_hit", "altgate_miss"] as const;
 export type ConfigName = (typeof CONFIGS)[number];
 
 /** The configurations with a listener of their own; "no filter, no token" uses no filter's. */
@@ -23,6 +23,7 @@ export const LABELS: Record<ConfigName, string> = {
   nofilter: "no filter",
   nofilter_no_token: "no filter, no token in the request",
   wasm_floor: "Wasm floor (empty filter)",
+  wasm_host_calls: "Wasm floor + a cache hit's host calls",
   jwt_authn: "jwt_authn (native, JWKS)",
   altgate_hit: "altgate, cache hit",
   altgate_miss: "altgate, cache miss",
@@ -42,6 +43,8 @@ export interface BenchEnvoyOptions {
   wasmPath: string;
   /** The empty proxy-wasm filter (test/bench/wasm-floor), run with the same Wasm settings as altgate. */
   floorWasmPath: string;
+  /** The filter making an altgate cache hit's host calls and nothing else (test/bench/wasm-floor). */
+  hostCallsWasmPath: string;
   /** The altgate plugin configuration (envoy/filter-config.ts devFilterConfig). */
   filterConfig: unknown;
 }
@@ -110,14 +113,19 @@ export function renderBenchBootstrap(o: BenchEnvoyOptions): Json {
     return l;
   };
 
-  const floor = clone(altgateFilter);
-  floor.typed_config.config.vm_config.vm_id = "wasm-floor";
-  floor.typed_config.config.vm_config.code.local.filename = o.floorWasmPath;
-  floor.typed_config.config.configuration.value = "{}";
+  /** A reference filter with altgate's Wasm settings, in a VM of its own. */
+  const reference = (vmId: string, wasmPath: string): Json => {
+    const f = clone(altgateFilter);
+    f.typed_config.config.vm_config.vm_id = vmId;
+    f.typed_config.config.vm_config.code.local.filename = wasmPath;
+    f.typed_config.config.configuration.value = "{}";
+    return f;
+  };
 
   const listeners: Json[] = [
     listener("nofilter", o.ports.nofilter, []),
-    listener("wasm_floor", o.ports.wasm_floor, [floor]),
+    listener("wasm_floor", o.ports.wasm_floor, [reference("wasm-floor", o.floorWasmPath)]),
+    listener("wasm_host_calls", o.ports.wasm_host_calls, [reference("wasm-host-calls", o.hostCallsWasmPath)]),
     listener("jwt_authn", o.ports.jwt_authn, [jwtAuthnFilter(o.issuer)]),
     listener("altgate_hit", o.ports.altgate_hit, [altgate("altgate-hit")]),
     listener("altgate_miss", o.ports.altgate_miss, [altgate("altgate-miss")]),

@@ -5,6 +5,8 @@
  *   1. nofilter      Envoy routing straight to the upstream
  *      nofilter_no_token  the same listener, requests without the Authorization header
  *      wasm_floor    an empty proxy-wasm filter (test/bench/wasm-floor): the cost of any Wasm filter
+ *      wasm_host_calls  a filter making the host calls of an altgate cache hit and nothing else:
+ *                    what Envoy spends on what the contract has a hit ask of it
  *   2. jwt_authn     envoy.filters.http.jwt_authn verifying the same Keycloak tokens (remote JWKS)
  *   3. altgate_hit   the altgate filter, one warmed token: every request a cache hit
  *   4. altgate_miss  the altgate filter, a fresh token per request: every request introspects
@@ -33,7 +35,7 @@ import { registered, spawnComponent, stopProcess, tail, useRegistry, type Manage
 import { waitUntilReady, httpOk } from "../harness/readiness.ts";
 import { ensureTools } from "../harness/tools.ts";
 import { buildFilter } from "../harness/build-filter.ts";
-import { buildWasmFloor } from "./wasm-floor/build.ts";
+import { buildFloorFilter } from "./wasm-floor/build.ts";
 import { startKeycloak, REALM } from "../harness/components/keycloak.ts";
 import { devFilterConfig } from "../../envoy/filter-config.ts";
 import { CONFIGS, LABELS, listenerOf, renderBenchBootstrap, type ConfigName, type ListenerName } from "./envoy-config.ts";
@@ -52,7 +54,7 @@ const PIN = env("BENCH_PIN", 1) === 1;
 const UPSTREAM = process.env.BENCH_UPSTREAM === "node" ? "node" : "envoy";
 const PROFILE = env("BENCH_PROFILE", 0) === 1;
 /** The configurations profiled, no filter first: its recording tells the others' own code apart. */
-const PROFILED = ["nofilter", "wasm_floor", "jwt_authn", "altgate_hit"] as const;
+const PROFILED = ["nofilter", "wasm_floor", "wasm_host_calls", "jwt_authn", "altgate_hit"] as const;
 const CACHE_FILL = 10_000;
 
 /** Per run: [requests, seconds]. Miss runs are bounded by the fresh tokens each one consumes. */
@@ -211,11 +213,10 @@ async function main(): Promise<number> {
     log("bench", `run directory ${runDir}`);
     // Keycloak on every core: it is busy only while it issues and introspects tokens. The filter
     // builds meanwhile.
-    const [kc, built, floorBuilt] = await Promise.allSettled([startKeycloak(tools.keycloak, runDir), buildFilter(), buildWasmFloor(runDir)]);
-    if (kc.status === "rejected") throw kc.reason;
-    if (built.status === "rejected") throw built.reason;
-    if (floorBuilt.status === "rejected") throw floorBuilt.reason;
-    const [keycloak, wasmPath, floorWasmPath] = [kc.value, built.value, floorBuilt.value];
+    const steps = [startKeycloak(tools.keycloak, runDir), buildFilter(), buildFloorFilter("empty", runDir), buildFloorFilter("hostCalls", runDir)] as const;
+    // Every step settles before a failed one ends the bench, so that Keycloak is never left starting unwatched.
+    await Promise.allSettled(steps);
+    const [keycloak, wasmPath, floorWasmPath, hostCallsWasmPath] = await Promise.all(steps);
     const wasmBytes = statSync(wasmPath).size;
     log("bench", `keycloak ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -237,7 +238,8 @@ async function main(): Promise<number> {
 
     // Envoy and the upstream.
     const ports = {
-      nofilter: await freePort(), wasm_floor: await freePort(), jwt_authn: await freePort(), altgate_hit: await freePort(), altgate_miss: await freePort(), memory: await freePort(),
+      nofilter: await freePort(), wasm_floor: await freePort(), wasm_host_calls: await freePort(), jwt_authn: await freePort(),
+      altgate_hit: await freePort(), altgate_miss: await freePort(), memory: await freePort(),
     };
     const [adminPort, upstreamPort] = [await freePort(), await freePort()];
     let upstream: Managed | undefined;
@@ -250,7 +252,7 @@ async function main(): Promise<number> {
     const configFile = join(runDir, "envoy.json");
     writeFileSync(configFile, JSON.stringify(renderBenchBootstrap({
       adminPort, ports, upstreamPort, directResponseUpstream: UPSTREAM === "envoy",
-      keycloakPort: keycloak.port, issuer: keycloak.issuer, wasmPath, floorWasmPath, filterConfig,
+      keycloakPort: keycloak.port, issuer: keycloak.issuer, wasmPath, floorWasmPath, hostCallsWasmPath, filterConfig,
     }), null, 2));
     const envoyLog = join(runDir, "logs", "envoy.log");
     const envoy = spawnComponent({
@@ -432,6 +434,8 @@ async function main(): Promise<number> {
       roundRatios: measured.altgate_hit.throughput.map((hit, i) => ({
         ofNoFilter: hit.rps / measured.nofilter.throughput[i]!.rps,
         ofJwtAuthn: hit.rps / measured.jwt_authn.throughput[i]!.rps,
+        hostCallsOfNoFilter: measured.wasm_host_calls.throughput[i]!.rps / measured.nofilter.throughput[i]!.rps,
+        ofHostCalls: hit.rps / measured.wasm_host_calls.throughput[i]!.rps,
       })),
       memory: {
         tokens: fill.requests,

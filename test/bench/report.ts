@@ -34,8 +34,11 @@ export interface Summary {
   wasmBytes: number;
   /** SHA-256 of the hit token alone, timed in the bench's own V8 with the filter's SHA-256. */
   sha256: { tokenBytes: number; us: number };
-  /** Per round: cache-hit req/s over no filter's and jwt_authn's in the same round. */
-  roundRatios: { ofNoFilter: number; ofJwtAuthn: number }[];
+  /**
+   * Per round: cache-hit req/s over no filter's, jwt_authn's and the host-call floor's in the same
+   * round, and the host-call floor's over no filter's.
+   */
+  roundRatios: { ofNoFilter: number; ofJwtAuthn: number; ofHostCalls: number; hostCallsOfNoFilter: number }[];
   memory: {
     tokens: number;
     evictions: number;
@@ -146,7 +149,13 @@ export function formatReport(s: Summary): string {
     `  (round by round, cache-hit req/s was ${range(s.roundRatios.map((r) => r.ofNoFilter))} of no filter's and ` +
       `${range(s.roundRatios.map((r) => r.ofJwtAuthn))} of jwt_authn's in the same round)`,
   );
-  const { nofilter, nofilter_no_token: bare, wasm_floor: floor, jwt_authn: jwt, altgate_hit: hit } = s.configs;
+  const { nofilter, nofilter_no_token: bare, wasm_floor: floor, wasm_host_calls: calls, jwt_authn: jwt, altgate_hit: hit } = s.configs;
+  out.push(
+    `  (what is left for altgate's own code: the host calls of a cache hit alone, with no logic, reach ${((calls.rps / nofilter.rps) * 100).toFixed(1)}% of no filter's req/s ` +
+      `(${range(s.roundRatios.map((r) => r.hostCallsOfNoFilter))} round by round) and cost ${signed(calls.envoyCpuUsPerRequest - nofilter.envoyCpuUsPerRequest)} µs of Envoy CPU per request over no filter; ` +
+      `the cache hit reaches ${((hit.rps / calls.rps) * 100).toFixed(1)}% of their req/s (${range(s.roundRatios.map((r) => r.ofHostCalls))}) and costs ` +
+      `${signed(hit.envoyCpuUsPerRequest - calls.envoyCpuUsPerRequest)} µs more)`,
+  );
   out.push(
     `  (steadier view, Envoy CPU per request: the token's ${fmt(s.sha256.tokenBytes)} bytes in the request ${signed(nofilter.envoyCpuUsPerRequest - bare.envoyCpuUsPerRequest)} µs with no filter; ` +
       `an empty Wasm filter ${signed(floor.envoyCpuUsPerRequest - nofilter.envoyCpuUsPerRequest)} µs over no filter; ` +
