@@ -15,12 +15,11 @@
  *   node --import tsx test/bench/filter-host.bench.ts [requests=200000] [openStreams=0,1000] [wasm...]
  */
 import { readFileSync } from "node:fs";
-import { devFilterConfig } from "../../envoy/filter-config.ts";
 import { Proxy, type HttpStream } from "../../filter-wasm/host/index.ts";
 import { FILTER_WASM } from "../harness/build-filter.ts";
 import { sha256Cost } from "./sha256-cost.ts";
+import { FILTER_CONFIG, introspectionBody, requestHeaders, TOKEN } from "./cache-hit-fixture.ts";
 
-const ISSUER = "http://keycloak:8080/realms/altgate";
 const REVOKED = Number(process.env.BENCH_REVOKED ?? 0);
 if (!Number.isInteger(REVOKED) || REVOKED < 0 || REVOKED > 80_000) throw new Error(`BENCH_REVOKED must be an integer from 0 to 80000, not ${process.env.BENCH_REVOKED}`);
 
@@ -28,29 +27,6 @@ if (!Number.isInteger(REVOKED) || REVOKED < 0 || REVOKED > 80_000) throw new Err
 function feedBody(nowMs: number): string {
   const exp = Math.floor(nowMs / 1000) + 86_400;
   return JSON.stringify({ cursor: "c1", revoked: Array.from({ length: REVOKED }, (_, i) => ({ key: `revoked-key-${i}`, exp })) });
-}
-
-// A Keycloak access token is a JWT of about 1,300 characters; its content does not matter here.
-const TOKEN = `eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.${"eyJleHAiOjE3MDAwMDAwMDB9".repeat(40)}.${"sig_-".repeat(68)}`;
-
-function introspectionBody(nowMs: number): string {
-  const nowS = Math.floor(nowMs / 1000);
-  return JSON.stringify({
-    active: true, exp: nowS + 3600, iat: nowS, jti: "onrtac:7d1e9a7c-0b5f-4a55-8c1e-000000000001", iss: ISSUER,
-    aud: ["altgate-gateway", "account"], sub: "5f0c2a4e-1b7d-4c55-9e0f-a11ce0000001", typ: "Bearer", azp: "altgate-machine",
-    realm_access: { roles: ["model:read", "model:invoke", "offline_access", "default-roles-altgate"] },
-    resource_access: { account: { roles: ["manage-account", "view-profile"] } },
-    scope: "profile email", client_id: "altgate-machine", username: "service-account-altgate-machine", token_type: "Bearer",
-  });
-}
-
-/** What autocannon sends through Envoy, with the headers Envoy adds before the filter runs. */
-function requestHeaders(): [string, string][] {
-  return [
-    [":authority", "127.0.0.1:10001"], [":path", "/v1/models"], [":method", "GET"], [":scheme", "http"],
-    ["user-agent", "autocannon"], ["authorization", `Bearer ${TOKEN}`],
-    ["x-forwarded-proto", "http"], ["x-request-id", "0b7f3c1e-5d2a-4c9b-8e6f-1a2b3c4d5e6f"], ["x-envoy-expected-rq-timeout-ms", "15000"],
-  ];
 }
 
 interface Result {
@@ -62,8 +38,7 @@ interface Result {
 
 function run(wasmPath: string, requests: number, openStreams: number): Result {
   const proxy = new Proxy({ startTimeMs: Date.now() });
-  const config = devFilterConfig({ keycloakAuthority: "keycloak:8080", realm: "altgate", issuer: ISSUER });
-  const worker = proxy.createWorker(readFileSync(wasmPath), { configuration: JSON.stringify(config), rootId: "altgate", vmId: "bench" });
+  const worker = proxy.createWorker(readFileSync(wasmPath), { configuration: JSON.stringify(FILTER_CONFIG), rootId: "altgate", vmId: "bench" });
   if (!worker.started || !worker.configured) throw new Error(`the filter did not start: ${JSON.stringify(proxy.logs.lines.slice(-5))}`);
 
   // Time inside every export call, wrapped where the host looks exports up.
